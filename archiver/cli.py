@@ -1,0 +1,106 @@
+"""The `archiver` command: the entry points that are not `scrapy crawl qq`.
+
+    archiver extract PAGE.html --url URL     print the document a saved page would give
+    archiver demo                            the real spider against the bundled fixture site
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scrapy.settings import Settings
+
+from archiver.ids import NotAnArticle, OffSite
+from archiver.page import PageError, read_article
+from archiver.render import render_document
+
+
+def load_settings(overrides: list[str] | dict | None = None) -> Settings:
+    """The project's settings, with `-s NAME=VALUE` overrides applied as `scrapy crawl` does."""
+    settings = Settings()
+    settings.setmodule("archiver.settings", priority="project")
+    if isinstance(overrides, dict):
+        settings.setdict(overrides, priority="cmdline")
+    else:
+        for item in overrides or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise SystemExit(f"archiver: -s takes NAME=VALUE, not {item!r}")
+            settings.set(name.strip(), value, priority="cmdline")
+    return settings
+
+
+def _add_settings_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-s", "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a setting, as with scrapy crawl -s")
+
+
+def cmd_extract(args) -> int:
+    path = Path(args.page)
+    try:
+        body = path.read_bytes()
+    except OSError as error:
+        print(f"archiver extract: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        article = read_article(body, args.url or "")
+    except (PageError, NotAnArticle, OffSite) as error:
+        print(f"archiver extract: {path}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render_document(article))
+    return 0
+
+
+def run_crawl(settings: Settings, **spider_args):
+    """Run `scrapy crawl qq` in this process; returns the crawler (its stats) when done."""
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler("qq")
+    process.crawl(crawler, **{key: value for key, value in spider_args.items() if value is not None})
+    process.start()
+    return crawler
+
+
+def cmd_demo(args) -> int:
+    from archiver.demo.server import FixtureServer
+    from archiver.extensions import run_counts
+
+    with FixtureServer() as server:
+        overrides = server.settings()
+        overrides.update({
+            # The fixture site is on this machine: no need to wait between requests.
+            "DOWNLOAD_DELAY": 0.05, "AUTOTHROTTLE_START_DELAY": 0.05, "RETRY_BACKOFF_BASE": 0.1,
+            "QQ_FEED_CHANNELS": "news_news_finance,news_news_tech", "QQ_FEED_PAGES": 2,
+        })
+        settings = load_settings(overrides)
+        for item in args.settings:
+            name, _, value = item.partition("=")
+            settings.set(name.strip(), value, priority="cmdline")
+        print(f"demo: fixture site at {server.base_url}; archive in {settings.get('ARCHIVE_DIR')}/")
+        crawler = run_crawl(settings, discover="feed,sitemap", refetch="1" if args.refetch else None)
+    counts = run_counts(crawler.stats)
+    return 0 if counts["archived"] + counts["updated"] + counts["unchanged"] + counts["skipped"]["known"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archiver", description="qq.com news archiver")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    extract = commands.add_parser("extract", help="print the document a saved page gives (no network)")
+    extract.add_argument("page", help="a saved qq article page (HTML)")
+    extract.add_argument("--url", help="the URL the page was saved from (gives its id)")
+    extract.set_defaults(func=cmd_extract)
+
+    demo = commands.add_parser("demo", help="crawl the bundled fixture site on localhost into output/")
+    demo.add_argument("--refetch", action="store_true", help="fetch articles already archived too")
+    _add_settings_option(demo)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

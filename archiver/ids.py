@@ -1,0 +1,158 @@
+"""Article identity: every URL form of a qq article, or a bare id, to one `ArticleRef`.
+
+An article is identified by its id alone. Current articles have a 16-character id
+(`20250212A03JWP00`); pages call its 14-character prefix `article_id`. Pages from before 2019
+(`http://finance.qq.com/a/20190923/000843.htm`) have none: their id is
+`<channel>_<YYYYMMDD>_<NNNNNN>` and their own URL is their canonical URL.
+
+Ids are validated here, before anything uses them in a path or a URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+CANONICAL_URL = "https://new.qq.com/rain/a/{id}"
+LEGACY_CANONICAL_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
+
+# ASCII only: `\d` would also accept other scripts' digits.
+_ID_16 = re.compile(r"[0-9]{8}A[0-9A-Z]{5}[0-9]{2}")
+_ID_14 = re.compile(r"[0-9]{8}A[0-9A-Z]{5}")
+_LEGACY_ID = re.compile(r"([a-z][a-z0-9]{0,19})_([0-9]{8})_([0-9]{6})")
+# An id inside a path segment: `/rain/a/<id>`, `/omn/<date>/<id>.html`, `/a/<id>`, `/k/<id>`.
+_ID_IN_PATH = re.compile(r"(?<![0-9A-Za-z])([0-9]{8}A[0-9A-Z]{5}(?:[0-9]{2})?)(?![0-9A-Za-z])")
+_LEGACY_PATH = re.compile(r"/a/([0-9]{8})/([0-9]{6})\.s?html?")
+
+
+class NotAnArticle(ValueError):
+    """The input is on an allowed host (or is a bare string) but names no qq article."""
+
+
+class OffSite(ValueError):
+    """The URL is on a host that is neither qq.com nor a configured endpoint."""
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """One article, known by its id; `legacy` for the pre-2019 `/a/` pages."""
+
+    article_id: str
+
+    @property
+    def legacy(self) -> bool:
+        return "_" in self.article_id
+
+    @property
+    def canonical_url(self) -> str:
+        if self.legacy:
+            channel, date, number = self.article_id.split("_")
+            return LEGACY_CANONICAL_URL.format(channel=channel, date=date, number=number)
+        return CANONICAL_URL.format(id=self.article_id)
+
+    @property
+    def short_id(self) -> str | None:
+        """The 14-character form older archives used for file names (None for legacy ids)."""
+        return None if self.legacy else self.article_id[:14]
+
+    @property
+    def published_date(self) -> dt.date | None:
+        """The date the id carries (the first 8 digits); None when they are not a date."""
+        digits = self.article_id.split("_")[1] if self.legacy else self.article_id[:8]
+        try:
+            return dt.datetime.strptime(digits, "%Y%m%d").date()
+        except ValueError:
+            return None
+
+    def fetch_url(self, article_url: str, legacy_article_url: str) -> str:
+        """The URL to fetch this article from, given the QQ_ARTICLE_URL templates."""
+        if self.legacy:
+            channel, date, number = self.article_id.split("_")
+            return legacy_article_url.format(channel=channel, date=date, number=number)
+        return article_url.format(id=self.article_id)
+
+
+def is_valid_id(article_id: str) -> bool:
+    """True for a 16-character qq id or a legacy `<channel>_<date>_<number>` id."""
+    if not isinstance(article_id, str):
+        return False
+    if _ID_16.fullmatch(article_id):
+        return _date_ok(article_id[:8])
+    match = _LEGACY_ID.fullmatch(article_id)
+    return bool(match) and _date_ok(match.group(2))
+
+
+def ref_from_id(text: str) -> ArticleRef:
+    """A bare id (16- or 14-character, or legacy) to its ref; raises NotAnArticle."""
+    candidate = text.strip() if isinstance(text, str) else ""
+    if _ID_14.fullmatch(candidate.upper()):
+        candidate = candidate.upper() + "00"
+    elif _ID_16.fullmatch(candidate.upper()):
+        candidate = candidate.upper()
+    if not is_valid_id(candidate):
+        raise NotAnArticle(f"not a qq article id: {text!r}")
+    return ArticleRef(candidate)
+
+
+def is_qq_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == "qq.com" or host.endswith(".qq.com")
+
+
+def parse_article_ref(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> ArticleRef:
+    """Any article URL form of qq.com, or a bare id, to its ref.
+
+    `extra_hosts` are further hosts (`host` or `host:port`) whose URLs are read like qq.com's:
+    the configured endpoints, so a crawl can run against a local copy of the site.
+    Raises OffSite for other hosts and NotAnArticle for anything that names no article.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise NotAnArticle("empty article reference")
+    text = text.strip()
+    if "://" not in text and not text.startswith("//"):
+        return ref_from_id(text)
+    try:
+        parts = urlsplit(text if "://" in text else "https:" + text)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError as error:
+        raise NotAnArticle(f"not a URL: {text!r} ({error})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise OffSite(f"not an http(s) URL: {text!r}")
+    netloc = f"{host}:{port}" if port else host
+    if not (is_qq_host(host) or host in extra_hosts or netloc in extra_hosts):
+        raise OffSite(f"not a qq.com URL: {text!r}")
+    path = parts.path
+    match = _ID_IN_PATH.search(path)
+    if match:
+        return ref_from_id(match.group(1))
+    legacy = _LEGACY_PATH.search(path)
+    if legacy:
+        channel = _legacy_channel(host, path[: legacy.start()])
+        if channel:
+            article_id = f"{channel}_{legacy.group(1)}_{legacy.group(2)}"
+            if is_valid_id(article_id):
+                return ArticleRef(article_id)
+    raise NotAnArticle(f"no qq article id in {text!r}")
+
+
+def _legacy_channel(host: str, path_prefix: str) -> str | None:
+    """`finance.qq.com` gives `finance`; a local copy serves `/<channel>/a/...`."""
+    if is_qq_host(host):
+        labels = host.split(".")
+        channel = labels[0] if len(labels) > 2 else None
+        if channel in (None, "www", "new", "news") and path_prefix.strip("/"):
+            channel = path_prefix.strip("/").split("/")[-1]
+        return channel.lower() if channel else None
+    segment = path_prefix.strip("/").split("/")[-1] if path_prefix.strip("/") else ""
+    return segment.lower() or None
+
+
+def _date_ok(digits: str) -> bool:
+    try:
+        day = dt.datetime.strptime(digits, "%Y%m%d").date()
+    except ValueError:
+        return False
+    return 1990 <= day.year <= 2100

@@ -1,0 +1,48 @@
+"""The records that flow from discovery through reading to storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archiver.ids import ArticleRef
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What discovery knows of an article before it is fetched (feed item, sitemap entry)."""
+
+    ref: ArticleRef
+    title: str = ""
+    published: str = ""
+    thumbnail: str = ""
+    source: str = "url"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A discovered item that is not fetched, and why: `reason` is its stats key
+    (known, not_article, offsite, too_old)."""
+
+    reason: str
+    detail: str
+
+
+@dataclass
+class Article:
+    """One read article: everything the archive format needs, nothing more."""
+
+    ref: ArticleRef
+    title: str
+    date: str
+    body_html: str
+    thumbnail: str = ""
+    media: str = ""
+    layout: str = ""
+
+    @property
+    def article_id(self) -> str:
+        return self.ref.article_id
+
+    @property
+    def canonical_url(self) -> str:
+        return self.ref.canonical_url

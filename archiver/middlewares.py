@@ -1,0 +1,46 @@
+"""Downloader middleware: retries that back off instead of hammering a site that said 'slow down'."""
+
+from __future__ import annotations
+
+import random
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor, task
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Full-jitter exponential backoff: a random delay up to base * 2**(attempt-1), capped."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's RetryMiddleware (same settings, same stats), waiting before each retry.
+
+    The wait happens inside the download slot, so the host that answered 5xx, 429 or qq's 567
+    gets no other request from us meanwhile.
+    """
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
+
+    async def process_response(self, request, response):
+        result = super().process_response(request, response)
+        if result is not response:
+            await self._wait(result)
+        return result
+
+    async def process_exception(self, request, exception):
+        result = super().process_exception(request, exception)
+        if result is not None:
+            await self._wait(result)
+        return result
+
+    async def _wait(self, retry_request) -> None:
+        attempt = retry_request.meta.get("retry_times", 1)
+        delay = backoff_delay(attempt, self.backoff_base, self.backoff_max)
+        if delay > 0:
+            await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))

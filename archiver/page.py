@@ -1,0 +1,417 @@
+"""Reading one qq article page into an `Article`: metadata and a clean body.
+
+The page object knows nothing of the crawl: it takes the bytes of one response (or a saved
+file) and the URL they came from. The spider, `archiver fetch`, `archiver extract` and the demo
+all read pages through `read_article`.
+
+The body comes from the page's own content where the layout is known (cheapest first), and
+from trafilatura for any page whose layout none of them fits.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+
+from archiver.ids import ArticleRef, NotAnArticle, parse_article_ref, ref_from_id
+from archiver.items import Article, Listing
+
+DELETED_MARKERS = ("babygohome",)
+_TITLE_SUFFIX = re.compile(r"(?:_[^_]{1,12})?_(?:腾讯新闻|腾讯网)\s*$")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
+_DATE_NUMBERS = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2}))?")
+_IMG_PLACEHOLDER = re.compile(r"<!--\s*(IMG_\d+)\s*-->")
+_DELETED_TEXT = re.compile(r"(文章|内容|页面)(已被?删除|不存在|已下线)|抱歉，您访问的页面")
+_BOILERPLATE_TEXT = re.compile(
+    r"^\s*(返回腾讯网首页.*|精彩视频推荐|相关阅读|相关推荐|热门推荐|更多精彩.*|责任编辑[:：].*"
+    r"|免责声明[:：].*|本文来自腾讯新闻客户端自媒体.*|扫一扫.*|分享到.*|转播到腾讯微博"
+    r"|.*未经.{0,4}授权.{0,8}不得转载.*|.*版权所有.*|.*Copyright\s*©.*)\s*$",
+    re.IGNORECASE,
+)
+_BOILERPLATE_MAX = 120
+# Elements that never belong in an article body, whatever the layout.
+_DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select",
+              "textarea", "svg", "canvas", "object", "embed", "link", "meta", "template")
+_DROP_CLASSES = ("comps-contentify-wrap", "article-status", "mbArticleShareBtn", "rv-root-v2",
+                 "share", "share-list", "qqcom-follow-button", "statement")
+_DROP_IDS = ("Status", "Comment", "Recomend", "ArticleAuthor")
+# Image URL attributes, best first; lazy-loading pages keep the real one in data-*.
+_IMG_SRC_ATTRS = ("data-src", "data-original", "src", "data-lazy-src")
+_TRAFILATURA_IMG = "https://qq-archiver.invalid/img/{}.png"
+
+
+class PageError(Exception):
+    """A page that cannot be archived; the message says why."""
+
+
+class ArticleGone(PageError):
+    """The article was deleted at the source (404/410, the `babygohome` page, a deletion notice)."""
+
+
+class EmptyArticle(PageError):
+    """The page has no body text to archive."""
+
+
+@dataclass
+class _Page:
+    html: str
+    url: str
+    doc: lxml.html.HtmlElement
+    data: dict = field(default_factory=dict)
+    article_info: dict = field(default_factory=dict)
+
+
+def decode_html(body: bytes) -> str:
+    """The text of a page whatever its headers or meta tags claim.
+
+    qq serves old pages as GBK/GB2312 and saved copies re-encoded to UTF-8 still declare gb2312:
+    the bytes decide. Valid UTF-8 is taken as UTF-8 (GBK text is almost never valid UTF-8);
+    anything else is read as GB18030, the superset of GBK and GB2312.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("gb18030", errors="replace")
+
+
+def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
+                 listing: Listing | None = None, extra_hosts: frozenset[str] = frozenset()) -> Article:
+    """Read one article page; raises ArticleGone, EmptyArticle or NotAnArticle."""
+    if url and any(marker in url for marker in DELETED_MARKERS):
+        raise ArticleGone(f"redirected to the deleted-article page ({url})")
+    page = _parse(body, url)
+    ref = ref or (listing.ref if listing else None) or _ref_of(page, extra_hosts)
+    title = read_title(page) or (listing.title if listing else "")
+    body_html, layout = read_body(page, ref.canonical_url)
+    if not _text_of(body_html).strip():
+        if _DELETED_TEXT.search(page.doc.text_content()[:5000]):
+            raise ArticleGone("the page says the article was deleted")
+        raise EmptyArticle("the page has no body text")
+    date = read_date(page) or normalise_date(listing.published if listing else "")
+    thumbnail = (listing.thumbnail if listing else "") or first_image(body_html)
+    return Article(ref=ref, title=title, date=date, body_html=body_html, thumbnail=thumbnail,
+                   media=read_media(page), layout=layout)
+
+
+def _parse(body: bytes | str, url: str) -> _Page:
+    html = decode_html(body) if isinstance(body, bytes) else body
+    html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
+    if not html.strip():
+        raise EmptyArticle("the page is empty")
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError) as error:
+        raise EmptyArticle(f"the page is not HTML ({error})") from None
+    return _Page(html=html, url=url, doc=doc, data=_window_data(html),
+                 article_info=_article_info(html))
+
+
+def _ref_of(page: _Page, extra_hosts: frozenset[str]) -> ArticleRef:
+    """The article's id from its URL, else from what the page says of itself."""
+    candidates = [page.url, page.data.get("cms_id"), page.data.get("cmsId"),
+                  page.data.get("article_id"), page.data.get("url"),
+                  page.article_info.get("article_url")]
+    for candidate in candidates:
+        if not candidate or not isinstance(candidate, str):
+            continue
+        try:
+            if "://" in candidate:
+                return parse_article_ref(candidate, extra_hosts)
+            return ref_from_id(candidate)
+        except ValueError:
+            continue
+    raise NotAnArticle(f"no qq article id in the URL or the page ({page.url or 'no URL'})")
+
+
+def _window_data(html: str) -> dict:
+    """The JSON object of `window.DATA = {...}`; {} when absent or not valid JSON."""
+    match = re.search(r"window\.DATA\s*=\s*", html)
+    if not match:
+        return {}
+    try:
+        data, _ = json.JSONDecoder(strict=False).raw_decode(html, match.end())
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _article_info(html: str) -> dict:
+    """The string fields of the legacy `ARTICLE_INFO = {...}` JavaScript object."""
+    match = re.search(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s*)?\{", html)
+    if not match:
+        return {}
+    block = html[match.end(): match.end() + 4000]
+    return {key: value for key, _, value in
+            re.findall(r"(\w+)\s*:\s*(['\"])((?:(?!\2).)*)\2", block)}
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+def read_title(page: _Page) -> str:
+    for candidate in (page.data.get("title"), page.article_info.get("title")):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    for xpath in ("//div[contains(@class,'content-article')]/h1", "//*[@id='C-Main-Article-QQ']//h1",
+                  "//div[contains(@class,'LEFT')]/h1", "//h1[not(ancestor::*[contains(@class,'dropdown')])]"):
+        for element in page.doc.xpath(xpath):
+            text = element.text_content().strip()
+            if text:
+                return text
+    titles = page.doc.xpath("//title")
+    if titles:
+        return _TITLE_SUFFIX.sub("", titles[0].text_content().strip())
+    return ""
+
+
+def read_date(page: _Page) -> str:
+    candidates = [page.data.get("pubtime"), page.data.get("pubTime"), page.article_info.get("pubtime")]
+    candidates += page.doc.xpath("//meta[@name='apub:time']/@content")
+    candidates += [span.text_content() for span in page.doc.xpath(
+        "//*[contains(@class,'media-meta')]/span[1] | //*[contains(@class,'pubTime')]")]
+    for candidate in candidates:
+        date = normalise_date(candidate)
+        if date:
+            return date
+    return ""
+
+
+def normalise_date(text) -> str:
+    """`YYYY-MM-DD HH:MM:SS` from qq's date forms; a time to the minute gets `:00`."""
+    if not isinstance(text, str):
+        return ""
+    match = _DATE_NUMBERS.search(text)
+    if not match:
+        return ""
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+        return ""
+    return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
+
+
+def read_media(page: _Page) -> str:
+    media = page.data.get("media")
+    if isinstance(media, str) and media.strip():
+        return media.strip()
+    for element in page.doc.xpath("//*[contains(@class,'media-name')] | //*[contains(@class,'where')]"):
+        if element.text_content().strip():
+            return element.text_content().strip()
+    return ""
+
+
+def first_image(body_html: str) -> str:
+    """The first body image: the thumbnail of an article not found through the feed."""
+    match = re.search(r"<img[^>]*?\ssrc=\"([^\"]+)\"", body_html)
+    return html_lib.unescape(match.group(1)) if match else ""
+
+
+# --- body ---------------------------------------------------------------------------------
+
+def read_body(page: _Page, base_url: str) -> tuple[str, str]:
+    """The article body as clean HTML, and the name of the layout it was read from."""
+    for layout, strategy in _BODY_STRATEGIES:
+        container = strategy(page)
+        if container is None:
+            continue
+        body_html = _clean(container, base_url)
+        if _text_of(body_html).strip():
+            return body_html, layout
+    return "", "none"
+
+
+def _from_origin_content(page: _Page):
+    origin = page.data.get("originContent")
+    text = origin.get("text") if isinstance(origin, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    attributes = page.data.get("originAttribute") or {}
+
+    def image(match: re.Match) -> str:
+        info = attributes.get(match.group(1)) if isinstance(attributes, dict) else None
+        if not isinstance(info, dict):
+            return ""
+        src = next((info[key] for key in ("origUrl", "imgurl0", "bigOrigUrl", "compressUrl", "url")
+                    if isinstance(info.get(key), str) and info[key]), "")
+        if not src:
+            return ""
+        alt = info.get("desc") if isinstance(info.get("desc"), str) else ""
+        return f"<p><img src=\"{_attr(src)}\" alt=\"{_attr(alt)}\"></p>"
+
+    return lxml.html.fragment_fromstring(_IMG_PLACEHOLDER.sub(image, text), create_parent="div")
+
+
+def _first(page: _Page, xpath: str):
+    found = page.doc.xpath(xpath)
+    return found[0] if found else None
+
+
+def _from_rich_media(page: _Page):
+    return _first(page, "//div[contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
+
+
+def _from_content_wrap(page: _Page):
+    wrap = _first(page, "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-content-wrap ')]")
+    if wrap is None:
+        return None
+    for paragraph in wrap.xpath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' qnt-p ')]"):
+        paragraph.tag = "p"
+    return wrap
+
+
+def _from_one_p(page: _Page):
+    paragraphs = page.doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' one-p ')]")
+    if not paragraphs:
+        return None
+    container = lxml.html.Element("div")
+    for paragraph in paragraphs:
+        container.append(paragraph)
+    return container
+
+
+def _from_legacy(page: _Page):
+    return _first(page, "//*[@id='Cnt-Main-Article-QQ']")
+
+
+def _from_trafilatura(page: _Page):
+    """Any other layout: trafilatura finds the body, with Tencent's images kept.
+
+    trafilatura keeps only images whose URL ends in a file extension, and Tencent's have none,
+    so each image goes in under a stand-in URL and comes back out under its own.
+    """
+    import trafilatura
+
+    sources: list[str] = []
+    for image in page.doc.xpath("//img"):
+        src = _image_src(image)
+        image.attrib.pop("srcset", None)
+        for attribute in _IMG_SRC_ATTRS:
+            image.attrib.pop(attribute, None)
+        if src:
+            image.set("src", _TRAFILATURA_IMG.format(len(sources)))
+            sources.append(src)
+    extracted = trafilatura.extract(lxml.html.tostring(page.doc, encoding="unicode"),
+                                    output_format="html", include_images=True, include_links=True,
+                                    include_comments=False, include_tables=True, favor_precision=True)
+    if not extracted:
+        return None
+    container = lxml.html.fragment_fromstring(extracted, create_parent="div")
+    for image in container.xpath(".//img"):
+        match = re.fullmatch(r"https://qq-archiver\.invalid/img/(\d+)\.png", image.get("src", ""))
+        if match and int(match.group(1)) < len(sources):
+            image.set("src", sources[int(match.group(1))])
+        else:
+            image.drop_tree()
+    body = container.find("body")
+    return body if body is not None else container
+
+
+_BODY_STRATEGIES = (
+    ("originContent", _from_origin_content),
+    ("rich_media_content", _from_rich_media),
+    ("article-content-wrap", _from_content_wrap),
+    ("one-p", _from_one_p),
+    ("legacy", _from_legacy),
+    ("trafilatura", _from_trafilatura),
+)
+
+
+def _image_src(image) -> str:
+    for attribute in _IMG_SRC_ATTRS:
+        value = (image.get(attribute) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    return ""
+
+
+def _clean(container, base_url: str) -> str:
+    """The container's content as body HTML: boilerplate out, image URLs absolute."""
+    for element in container.xpath(".//comment() | .//processing-instruction()"):
+        _remove(element)
+    for element in container.xpath(" | ".join(f".//{tag}" for tag in _DROP_TAGS)):
+        _remove(element)
+    class_test = " or ".join(f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+                             for name in _DROP_CLASSES)
+    id_test = " or ".join(f"@id='{name}'" for name in _DROP_IDS)
+    for element in container.xpath(f".//*[{class_test} or {id_test}]"):
+        _remove(element)
+    for image in container.xpath(".//img"):
+        src = _image_src(image)
+        if not src:
+            _remove(image)
+            continue
+        alt = image.get("alt", "")
+        image.attrib.clear()
+        image.set("src", urljoin(base_url, src) if not src.startswith("//") else "https:" + src)
+        if alt:
+            image.set("alt", alt)
+    for link in container.xpath(".//a"):
+        href = (link.get("href") or "").strip()
+        if href.lower().startswith(("javascript:", "data:", "vbscript:")) or not href:
+            link.drop_tag()
+        else:
+            link.set("href", urljoin(base_url, href))
+    # Keyword links qq inserted into old articles: the word stays, the link and "(微博)" go.
+    for link in container.xpath(".//a[contains(@class,'a-tips-Article-QQ')]"):
+        link.drop_tag()
+    for link in container.xpath(".//a[contains(@href,'t.qq.com') and normalize-space(.)='微博']"):
+        _remove(link, strip_brackets=True)
+    for element in container.xpath(".//p | .//div | .//span | .//strong | .//section"):
+        text = element.text_content()
+        if element.getparent() is not None and len(text.strip()) <= _BOILERPLATE_MAX \
+                and _BOILERPLATE_TEXT.match(text) and not element.xpath(".//img"):
+            _remove(element)
+    _drop_trailing_empty(container)
+    parts = [container.text or ""] if container.text and container.text.strip() else []
+    parts += [lxml.html.tostring(child, encoding="unicode") for child in container]
+    return "".join(parts).strip()
+
+
+def _drop_trailing_empty(container) -> None:
+    while len(container) and not container[-1].text_content().strip() and not container[-1].xpath(
+            "descendant-or-self::img"):
+        tail = container[-1].tail
+        container.remove(container[-1])
+        if tail and tail.strip():
+            break
+
+
+def _remove(element, strip_brackets: bool = False) -> None:
+    """Remove an element but keep its tail text in place; `strip_brackets` also removes the
+    brackets around it: `谷歌(<a>微博</a>)` becomes `谷歌`."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    previous = element.getprevious()
+    if strip_brackets:
+        before = previous.tail if previous is not None else parent.text
+        if before and before.rstrip().endswith(("(", "（")) and tail and tail.lstrip().startswith((")", "）")):
+            before = before.rstrip()[:-1]
+            tail = tail.lstrip()[1:]
+            if previous is not None:
+                previous.tail = before
+            else:
+                parent.text = before
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _text_of(body_html: str) -> str:
+    if not body_html:
+        return ""
+    return lxml.html.fragment_fromstring(body_html, create_parent="div").text_content()
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace("\"", "&quot;").replace("<", "&lt;")

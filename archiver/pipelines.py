@@ -1,0 +1,71 @@
+"""Item pipelines, one concern each: refuse what must not be archived, then store."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
+
+from archiver.archive import archive_article
+from archiver.extensions import record_failure
+from archiver.items import Article
+from archiver.render import plain_text
+from archiver.store import ArchiveStore, StoreError
+
+logger = logging.getLogger(__name__)
+
+
+def store_for(crawler) -> ArchiveStore:
+    """One store per crawl, shared by the spider (what is known) and the pipeline (writing)."""
+    store = getattr(crawler, "qq_archive_store", None)
+    if store is None:
+        store = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
+        crawler.qq_archive_store = store
+    return store
+
+
+class RequireBodyPipeline:
+    """An article with no body text or no title is never archived: it would be an empty file,
+    or would overwrite a good one."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_item(self, item: Article):
+        if not plain_text(item.body_html).strip():
+            record_failure(self.stats, "no_body")
+            raise DropItem(f"{item.article_id}: no body text, not archived")
+        if not item.title.strip():
+            record_failure(self.stats, "no_title")
+            raise DropItem(f"{item.article_id}: no title, not archived")
+        return item
+
+
+class ArchivePipeline:
+    """Renders each article and stores it in the archive, atomically."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item: Article):
+        store = store_for(self.crawler)
+        try:
+            outcome = archive_article(store, item)
+        except StoreError as error:
+            record_failure(self.stats, "store")
+            logger.error("cannot store %s: %s; stopping the crawl", item.article_id, error)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_error"))
+            raise DropItem(f"{item.article_id}: {error}") from None
+        self.stats.inc_value(f"qq/{outcome.value}")
+        logger.info("%s %s (%s)", outcome.value, item.article_id, item.layout)
+        return item

@@ -1,0 +1,128 @@
+"""Rendering an `Article` as the archive's Markdown document (../shared/format/FORMAT.md).
+
+The front matter is written by hand, not by a YAML dumper: the existing site's files quote
+every string the same way and list the keys in one order, and a new file must be byte-compatible
+with them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import lxml.html
+from markdownify import MarkdownConverter
+
+from archiver.items import Article
+
+SUMMARY_LIMIT = 80
+SUMMARY_LENGTH = 50
+
+_FRONT_MATTER = """---
+title: {title}
+date: {date}
+summary: {summary}
+categories:
+  - "qq"
+lang:
+  - "zh-CN"
+translations:
+  - "zh-CN"
+tags:
+  - "qq"
+menu: ""
+thumbnail: {thumbnail}
+lead: ""
+comments: false
+authorbox: false
+pager: true
+toc: false
+mathjax: false
+sidebar: "right"
+widgets:
+  - "search"
+  - "recent"
+  - "taglist"
+---
+"""
+
+# Characters YAML will not read raw (non-printable ones, and its own line breaks): they are
+# written as escapes, so any string loads back to exactly itself.
+_YAML_UNSAFE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\t]")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+class _Converter(MarkdownConverter):
+    """markdownify's defaults, except that an image always stands on a line of its own."""
+
+    def convert_img(self, el, text, parent_tags):
+        markdown = super().convert_img(el, text, parent_tags)
+        if not markdown.startswith("!["):
+            return markdown
+        return f"\n\n{markdown}\n\n"
+
+
+_CONVERTER = _Converter()
+
+
+def yaml_string(value: str) -> str:
+    """`value` as a YAML double-quoted scalar."""
+    escaped = value.replace("\\", "\\\\").replace("\"", "\\\"")
+    escaped = _YAML_UNSAFE.sub(_escape_char, escaped)
+    return f"\"{escaped}\""
+
+
+def _escape_char(match: re.Match) -> str:
+    code = ord(match.group(0))
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def clean_title(title: str) -> str:
+    """A title as the site keeps it: each newline or tab a single space, outer space stripped,
+    other control characters dropped."""
+    title = _LINE_BREAKS.sub(" ", title)
+    title = "".join(ch for ch in title if ch == " " or unicodedata.category(ch) not in ("Cc", "Cs"))
+    return title.strip()
+
+
+def plain_text(body_html: str) -> str:
+    """The text content of the body HTML, tags removed with nothing put in their place."""
+    if not body_html.strip():
+        return ""
+    return lxml.html.fragment_fromstring(body_html, create_parent="div").text_content()
+
+
+def summarise(body_html: str) -> str:
+    """The existing site's summary: the plain text with each newline/tab/CR as one space, outer
+    white space stripped; under 80 characters whole, otherwise its first 50 and `...`."""
+    text = re.sub(r"[\r\n\t]", " ", plain_text(body_html)).strip()
+    text = clean_title(text)
+    if len(text) < SUMMARY_LIMIT:
+        return text
+    return text[:SUMMARY_LENGTH] + "..."
+
+
+def body_markdown(body_html: str) -> str:
+    """The body as markdownify writes it, setext headings and all, with exactly one blank line
+    between blocks and no white-space-only lines."""
+    markdown = _CONVERTER.convert(body_html)
+    lines = [line.rstrip("\n") for line in markdown.split("\n")]
+    lines = ["" if not line.strip() else line for line in lines]
+    text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
+    return text.strip("\n ")
+
+
+def render_document(article: Article) -> str:
+    """The whole archived file for one article."""
+    front = _FRONT_MATTER.format(
+        title=yaml_string(clean_title(article.title)),
+        date=yaml_string(article.date),
+        summary=yaml_string(summarise(article.body_html)),
+        thumbnail=yaml_string(clean_title(article.thumbnail)),
+    )
+    return f"{front}\n{body_markdown(article.body_html)}\n\n[qq]({article.canonical_url})\n"

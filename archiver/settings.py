@@ -1,0 +1,71 @@
+"""Every setting of qq-archiver, with its live default. Override any of them with `-s NAME=VALUE`
+(`scrapy crawl qq`, `archiver fetch`, `archiver run`); tests point a whole crawl at a local
+server that way and change nothing else."""
+
+BOT_NAME = "archiver"
+SPIDER_MODULES = ["archiver.spiders"]
+NEWSPIDER_MODULE = "archiver.spiders"
+
+# --- Where the archive goes -----------------------------------------------------------------
+# A Hugo content directory: files land in <ARCHIVE_DIR>/zh-CN/news/qq/<id>.zh-CN.md.
+ARCHIVE_DIR = "output"
+
+# --- The site ----------------------------------------------------------------------------------
+QQ_FEED_URL = "https://i.news.qq.com/web_feed/getPCList"
+QQ_FEED_CHANNELS = ["news_news_top", "news_news_finance", "news_news_tech", "news_news_world",
+                    "news_news_mil", "news_news_ent", "news_news_sports"]
+QQ_FEED_PAGES = 3
+QQ_FEED_ITEM_COUNT = 12
+QQ_SITEMAP_URL = "https://news.qq.com/sitemap/index.xml"
+QQ_ARTICLE_URL = "https://new.qq.com/rain/a/{id}"
+# Pre-2019 pages have no id to put in QQ_ARTICLE_URL: their own URL, rebuilt from their id.
+QQ_LEGACY_ARTICLE_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
+
+# --- Politeness ---------------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6",
+    "Referer": "https://news.qq.com/",
+}
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
+# Retries: 5xx, 429, and qq's 567 (rate limited) and 501 (firewall block), both temporary.
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [500, 501, 502, 503, 504, 522, 524, 408, 429, 567]
+# Exponential backoff between attempts: RETRY_BACKOFF_BASE * 2**(attempt-1), jittered, capped.
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "archiver.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {
+    "archiver.pipelines.RequireBodyPipeline": 100,
+    "archiver.pipelines.ArchivePipeline": 300,
+}
+EXTENSIONS = {
+    "archiver.extensions.RunSummary": 500,
+}
+
+# --- Scrapy housekeeping ----------------------------------------------------------------------------
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+HTTPCACHE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,0 +1,1 @@
+"""The spiders: `qq` crawls qq.com."""

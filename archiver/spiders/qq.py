@@ -1,0 +1,232 @@
+"""`scrapy crawl qq`: decides what to fetch. Reading pages and storing them happen elsewhere.
+
+    scrapy crawl qq                                  # the channel feeds
+    scrapy crawl qq -a discover=feed,sitemap         # and the sitemap index
+    scrapy crawl qq -a url=URL_OR_ID,URL_OR_ID       # just these articles
+    scrapy crawl qq -a since=2025-01-01 -a refetch=1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import JsonRequest
+
+from archiver.extensions import record_failure
+from archiver.feeds import FeedError, feed_request_body, parse_feed
+from archiver.ids import NotAnArticle, OffSite, parse_article_ref
+from archiver.items import Listing, Skip
+from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
+from archiver.pipelines import store_for
+from archiver.sitemaps import SitemapError, parse_sitemap
+
+logger = logging.getLogger(__name__)
+
+DISCOVERY_SOURCES = ("feed", "sitemap")
+ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
+
+
+def endpoint_hosts(settings) -> frozenset[str]:
+    """The hosts of the configured endpoints (`host` and `host:port`), besides qq.com."""
+    hosts = set()
+    for name in ENDPOINT_SETTINGS:
+        parts = urlsplit(settings.get(name) or "")
+        if parts.hostname:
+            hosts.add(parts.hostname.lower())
+            if parts.port:
+                hosts.add(f"{parts.hostname.lower()}:{parts.port}")
+    return frozenset(hosts)
+
+
+def parse_since(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"since must be a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def listing_date(listing: Listing) -> dt.date | None:
+    """The date an article was published (or last changed), as discovery knows it."""
+    published = listing.published.strip()
+    if len(published) >= 10:
+        try:
+            return dt.date.fromisoformat(published[:10])
+        except ValueError:
+            pass
+    return listing.ref.published_date
+
+
+class QQSpider(scrapy.Spider):
+    name = "qq"
+
+    def __init__(self, discover: str | None = None, url: str | None = None, since: str | None = None,
+                 refetch: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.urls = [part.strip() for part in (url or "").split(",") if part.strip()]
+        if discover is None:
+            discover = "" if self.urls else "feed"
+        self.discover = [part.strip() for part in discover.split(",") if part.strip()]
+        unknown = [part for part in self.discover if part not in DISCOVERY_SOURCES]
+        if unknown:
+            raise ValueError(f"discover takes {', '.join(DISCOVERY_SOURCES)}; not {', '.join(unknown)}")
+        self.since = parse_since(since)
+        self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
+        self._seen_ids: set[str] = set()
+        self._seen_skips: set[tuple[str, str]] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.extra_hosts = endpoint_hosts(settings)
+        spider.allowed_domains = ["qq.com", *sorted(h for h in spider.extra_hosts if ":" not in h)]
+        spider.article_url = settings.get("QQ_ARTICLE_URL")
+        spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
+        spider.store = store_for(crawler)
+        return spider
+
+    async def start(self):
+        for text in self.urls:
+            request = self._consider(self._listing_from_argument(text))
+            if request is not None:
+                yield request
+        if "feed" in self.discover:
+            settings = self.settings
+            for channel in settings.getlist("QQ_FEED_CHANNELS"):
+                for page in range(1, settings.getint("QQ_FEED_PAGES") + 1):
+                    yield JsonRequest(
+                        settings.get("QQ_FEED_URL"), method="POST",
+                        body=feed_request_body(channel, page, settings.getint("QQ_FEED_ITEM_COUNT")),
+                        callback=self.parse_feed, errback=self.endpoint_failed,
+                        meta={"endpoint": f"feed {channel} page {page}"}, dont_filter=True)
+        if "sitemap" in self.discover:
+            yield scrapy.Request(self.settings.get("QQ_SITEMAP_URL"), callback=self.parse_sitemap,
+                                 errback=self.endpoint_failed, meta={"endpoint": "sitemap index"})
+
+    # --- discovery -----------------------------------------------------------------------------
+
+    def _listing_from_argument(self, text: str) -> Listing | Skip:
+        try:
+            return Listing(ref=parse_article_ref(text, self.extra_hosts), source="url")
+        except OffSite as error:
+            return Skip("offsite", str(error))
+        except NotAnArticle as error:
+            return Skip("not_article", str(error))
+
+    def parse_feed(self, response):
+        endpoint = f"{response.meta['endpoint']} ({response.url})"
+        try:
+            entries = parse_feed(response.body, endpoint, self.extra_hosts)
+        except FeedError as error:
+            self._endpoint_error("feed", str(error))
+            return
+        for entry in entries:
+            request = self._consider(entry)
+            if request is not None:
+                yield request
+
+    def parse_sitemap(self, response):
+        try:
+            children, entries = parse_sitemap(response.body, response.url, self.extra_hosts)
+        except SitemapError as error:
+            self._endpoint_error("sitemap", str(error))
+            return
+        for child in children:
+            host = (urlsplit(child).hostname or "").lower()
+            if host == "qq.com" or host.endswith(".qq.com") or host in self.extra_hosts:
+                yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.endpoint_failed,
+                                     meta={"endpoint": "sitemap"})
+            else:
+                self._skip(Skip("offsite", f"sitemap outside qq.com: {child}"))
+        for entry in entries:
+            request = self._consider(entry)
+            if request is not None:
+                yield request
+
+    def endpoint_failed(self, failure):
+        request = failure.request
+        self._endpoint_error(request.meta.get("endpoint", "endpoint").split()[0],
+                             f"{request.meta.get('endpoint', 'endpoint')} ({request.url}) failed: "
+                             f"{failure.getErrorMessage() or failure.type.__name__}")
+
+    def _endpoint_error(self, kind: str, message: str) -> None:
+        """A feed or sitemap that could not be read: loud, and counted so the run fails."""
+        self.crawler.stats.inc_value("qq/errors")
+        self.crawler.stats.inc_value(f"qq/errors/{kind}")
+        logger.error(message)
+
+    def _consider(self, entry: Listing | Skip):
+        """The request that fetches a discovered article, or None when it is skipped."""
+        if isinstance(entry, Skip):
+            self._skip(entry)
+            return None
+        article_id = entry.ref.article_id
+        if article_id in self._seen_ids:
+            return None
+        self._seen_ids.add(article_id)
+        self.crawler.stats.inc_value("qq/discovered")
+        if self.since is not None:
+            published = listing_date(entry)
+            if published is not None and published < self.since:
+                self._skip(Skip("too_old", f"{article_id}: published {published}, before {self.since}"),
+                           counted=True)
+                return None
+        if entry.ref in self.store and not self.refetch:
+            self._skip(Skip("known", f"{article_id}: already archived"), counted=True)
+            return None
+        return scrapy.Request(
+            entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
+            errback=self.article_failed, meta={"listing": entry, "handle_httpstatus_list": [404, 410]})
+
+    def _skip(self, skip: Skip, counted: bool = False) -> None:
+        """Count and log a skip once; `counted` when discovery already counted the article."""
+        key = (skip.reason, skip.detail)
+        if key in self._seen_skips:
+            return
+        self._seen_skips.add(key)
+        if not counted:
+            self.crawler.stats.inc_value("qq/discovered")
+        self.crawler.stats.inc_value(f"qq/skipped/{skip.reason}")
+        level = logging.DEBUG if skip.reason == "known" else logging.INFO
+        logger.log(level, "skipped (%s): %s", skip.reason.replace("_", " "), skip.detail)
+
+    # --- articles ------------------------------------------------------------------------------
+
+    def parse_article(self, response):
+        listing: Listing = response.meta["listing"]
+        if response.status in (404, 410):
+            self._article_failed(listing, "gone", f"HTTP {response.status}: deleted at the source")
+            return
+        try:
+            article = read_article(response.body, response.url, ref=listing.ref, listing=listing,
+                                   extra_hosts=self.extra_hosts)
+        except ArticleGone as error:
+            self._article_failed(listing, "gone", str(error))
+            return
+        except EmptyArticle as error:
+            self._article_failed(listing, "no_body", str(error))
+            return
+        except PageError as error:
+            self._article_failed(listing, "unreadable", str(error))
+            return
+        except Exception as error:  # one bad page must not end the crawl; it is counted and logged
+            logger.exception("cannot read %s", response.url)
+            self._article_failed(listing, "unreadable", f"{type(error).__name__}: {error}")
+            return
+        yield article
+
+    def article_failed(self, failure):
+        listing: Listing = failure.request.meta["listing"]
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else (
+            failure.getErrorMessage() or failure.type.__name__)
+        self._article_failed(listing, "download", f"{failure.request.url}: {reason}")
+
+    def _article_failed(self, listing: Listing, reason: str, detail: str) -> None:
+        record_failure(self.crawler.stats, reason)
+        logger.warning("failed %s (%s): %s", listing.ref.article_id, reason.replace("_", " "), detail)

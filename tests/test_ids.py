@@ -1,0 +1,86 @@
+import datetime as dt
+
+import pytest
+
+from archiver.ids import ArticleRef, NotAnArticle, OffSite, is_valid_id, parse_article_ref
+
+ID = "20250212A03JWP00"
+
+
+@pytest.mark.parametrize("text", [
+    ID,
+    "20250212A03JWP",
+    "20250212a03jwp00",
+    f"https://new.qq.com/rain/a/{ID}",
+    f"https://news.qq.com/rain/a/{ID}",
+    f"http://new.qq.com/rain/a/{ID}?uid=123&suid=abc#comment",
+    f"https://new.qq.com/rain/a/{ID}/",
+    f"https://view.inews.qq.com/a/{ID}",
+    f"https://view.inews.qq.com/k/{ID}?devid=1",
+    "https://new.qq.com/omn/20250212/20250212A03JWP00.html",
+    "https://new.qq.com/omn/20250212/20250212A03JWP.html",
+    f"//new.qq.com/rain/a/{ID}",
+    f"  {ID}\n",
+])
+def test_every_current_form_gives_the_one_id(text):
+    ref = parse_article_ref(text)
+    assert ref.article_id == ID
+    assert ref.canonical_url == f"https://new.qq.com/rain/a/{ID}"
+    assert ref.short_id == "20250212A03JWP"
+    assert ref.published_date == dt.date(2025, 2, 12)
+
+
+@pytest.mark.parametrize("url, article_id, canonical", [
+    ("http://finance.qq.com/a/20190923/000843.htm", "finance_20190923_000843",
+     "http://finance.qq.com/a/20190923/000843.htm"),
+    ("https://tech.qq.com/a/20161014/006270.htm#p=1", "tech_20161014_006270",
+     "http://tech.qq.com/a/20161014/006270.htm"),
+    ("finance_20190923_000843", "finance_20190923_000843", "http://finance.qq.com/a/20190923/000843.htm"),
+])
+def test_pre_2019_pages_take_channel_date_number(url, article_id, canonical):
+    ref = parse_article_ref(url)
+    assert ref.article_id == article_id
+    assert ref.legacy
+    assert ref.canonical_url == canonical
+    assert ref.fetch_url("x/{id}", "http://127.0.0.1:1/{channel}/a/{date}/{number}.htm") == \
+        "http://127.0.0.1:1/" + article_id.split("_")[0] + "/a/" + "/".join(article_id.split("_")[1:]) + ".htm"
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "hello", "20251399A03JWP00", "20250212B03JWP00", "20250212A03JWP0", "20250212A03JWP000",
+    "../../etc/passwd", "20250212A03JWP00/../../x", "２０２５０２１２A03JWP00", "20250212A03JW\u200bP00",
+    "https://new.qq.com/ch/finance/", "https://new.qq.com/rain/a/",
+    "finance_20191399_000843", "Finance_20190923_000843", "finance_20190923_00084",
+])
+def test_bad_ids_are_not_articles(text):
+    with pytest.raises(NotAnArticle):
+        parse_article_ref(text)
+
+
+@pytest.mark.parametrize("url", [
+    f"https://example.com/rain/a/{ID}",
+    f"https://qq.com.evil.example/rain/a/{ID}",
+    f"https://evilqq.com/rain/a/{ID}",
+    f"file:///etc/{ID}",
+    f"javascript:alert('{ID}')",
+    f"ftp://new.qq.com/rain/a/{ID}",
+    f"http://127.0.0.1:8080/rain/a/{ID}",
+])
+def test_other_hosts_and_schemes_are_off_site(url):
+    with pytest.raises((OffSite, NotAnArticle)) as caught:
+        parse_article_ref(url)
+    assert "javascript" in url or caught.type is OffSite
+
+
+def test_configured_hosts_are_read_like_qq():
+    ref = parse_article_ref(f"http://127.0.0.1:8080/rain/a/{ID}", extra_hosts={"127.0.0.1:8080"})
+    assert ref == ArticleRef(ID)
+    legacy = parse_article_ref("http://127.0.0.1:8080/finance/a/20190923/000843.htm", {"127.0.0.1"})
+    assert legacy.article_id == "finance_20190923_000843"
+
+
+def test_validity_is_checked_on_the_exact_string():
+    assert is_valid_id(ID)
+    assert not is_valid_id(ID + "\n")
+    assert not is_valid_id(ID.lower())
+    assert not is_valid_id(None)
