@@ -216,10 +216,16 @@ def first_image(body_html: str) -> str:
 
 def read_body(page: _Page, base_url: str) -> tuple[str, str]:
     """The article body as clean HTML, and the name of the layout it was read from."""
+    found_known_layout = False
     for layout, strategy in _BODY_STRATEGIES:
+        if layout == "trafilatura" and found_known_layout:
+            # The page is of a known layout and its body is empty (a video, a deleted article):
+            # whatever else the page holds is not the article.
+            break
         container = strategy(page)
         if container is None:
             continue
+        found_known_layout = True
         body_html = _clean(container, base_url)
         if _text_of(body_html).strip():
             return body_html, layout

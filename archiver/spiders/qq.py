@@ -17,9 +17,9 @@ from scrapy.http import JsonRequest
 
 from archiver.extensions import record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
-from archiver.ids import NotAnArticle, OffSite, parse_article_ref
+from archiver.ids import NotAnArticle, OffSite, is_qq_host, parse_article_ref
 from archiver.items import Listing, Skip
-from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
+from archiver.page import DELETED_MARKERS, ArticleGone, EmptyArticle, PageError, read_article
 from archiver.pipelines import store_for
 from archiver.sitemaps import SitemapError, parse_sitemap
 
@@ -138,7 +138,7 @@ class QQSpider(scrapy.Spider):
             return
         for child in children:
             host = (urlsplit(child).hostname or "").lower()
-            if host == "qq.com" or host.endswith(".qq.com") or host in self.extra_hosts:
+            if is_qq_host(host) or host in self.extra_hosts:
                 yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.endpoint_failed,
                                      meta={"endpoint": "sitemap"})
             else:
@@ -181,7 +181,14 @@ class QQSpider(scrapy.Spider):
             return None
         return scrapy.Request(
             entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
-            errback=self.article_failed, meta={"listing": entry, "handle_httpstatus_list": [404, 410]})
+            errback=self.article_failed, meta=self._article_meta(entry))
+
+    @staticmethod
+    def _article_meta(listing: Listing, redirects: int = 0) -> dict:
+        # Redirects are followed here, not by Scrapy: one to the deleted-article page means
+        # the article is gone, and must not cost a request to that page.
+        return {"listing": listing, "redirects": redirects, "dont_redirect": True,
+                "handle_httpstatus_list": [301, 302, 303, 307, 308, 404, 410]}
 
     def _skip(self, skip: Skip, counted: bool = False) -> None:
         """Count and log a skip once; `counted` when discovery already counted the article."""
@@ -202,6 +209,9 @@ class QQSpider(scrapy.Spider):
         if response.status in (404, 410):
             self._article_failed(listing, "gone", f"HTTP {response.status}: deleted at the source")
             return
+        if 300 <= response.status < 400:
+            yield from self._follow_redirect(response, listing)
+            return
         try:
             article = read_article(response.body, response.url, ref=listing.ref, listing=listing,
                                    extra_hosts=self.extra_hosts)
@@ -219,6 +229,22 @@ class QQSpider(scrapy.Spider):
             self._article_failed(listing, "unreadable", f"{type(error).__name__}: {error}")
             return
         yield article
+
+    def _follow_redirect(self, response, listing: Listing):
+        location = response.urljoin(response.headers.get("Location", b"").decode("latin-1"))
+        if any(marker in location for marker in DELETED_MARKERS):
+            self._article_failed(listing, "gone", f"redirected to the deleted-article page ({location})")
+            return
+        host = (urlsplit(location).hostname or "").lower()
+        if not (is_qq_host(host) or host in self.extra_hosts):
+            self._article_failed(listing, "download", f"redirected off qq.com ({location})")
+            return
+        redirects = response.meta.get("redirects", 0) + 1
+        if redirects > self.settings.getint("REDIRECT_MAX_TIMES"):
+            self._article_failed(listing, "download", f"too many redirects ({location})")
+            return
+        yield response.request.replace(url=location, meta=self._article_meta(listing, redirects),
+                                       dont_filter=True)
 
     def article_failed(self, failure):
         listing: Listing = failure.request.meta["listing"]

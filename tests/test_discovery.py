@@ -1,0 +1,101 @@
+"""Reading feeds and sitemaps: listings, skips with reasons, and clear errors naming the endpoint."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from archiver.feeds import FeedError, feed_request_body, parse_feed
+from archiver.items import Listing, Skip
+from archiver.sitemaps import SitemapError, parse_sitemap
+
+ENDPOINT = "feed news_news_finance page 1"
+
+
+def feed(*items, ret=0) -> bytes:
+    return json.dumps({"ret": ret, "data": list(items)}, ensure_ascii=False).encode()
+
+
+def test_request_body_is_the_sites_own():
+    body = json.loads(feed_request_body("news_news_tech", 3))
+    assert body == {"base_req": {"from": "pc"}, "forward": "1", "qimei36": "qq-archiver",
+                    "device_id": "qq-archiver", "flush_num": 3, "channel_id": "news_news_tech",
+                    "item_count": 12, "is_local_chlid": "0"}
+
+
+def test_feed_items_become_listings_or_skips():
+    entries = parse_feed(feed(
+        {"id": "20251120A01ABC00", "title": "文章", "articletype": "0", "publish_time": "2025-11-20 08:00:00",
+         "link_info": {"url": "https://new.qq.com/rain/a/20251120A01ABC00"},
+         "pic_info": {"big_img": ["https://inews.gtimg.com/om_ls/T_640360/0"]}},
+        {"id": "20251124V05QRS00", "title": "视频", "articletype": "525"},
+        {"id": "", "title": "外链", "articletype": "0", "link_info": {"url": "https://example.com/news/1.html"}},
+        {"id": "../../etc/passwd", "title": "坏", "articletype": "0"},
+        {"id": "20251121A02DEF00"},
+        "not an object",
+        {"id": "20251122A03KLM00", "articletype": "0", "pic_info": {"big_img": ["javascript:alert(1)"]}},
+    ), ENDPOINT)
+    assert entries[0] == Listing(ref=entries[0].ref, title="文章", published="2025-11-20 08:00:00",
+                                 thumbnail="https://inews.gtimg.com/om_ls/T_640360/0", source="feed")
+    assert entries[0].ref.article_id == "20251120A01ABC00"
+    assert [type(entry).__name__ for entry in entries] == ["Listing", "Skip", "Skip", "Skip", "Listing",
+                                                           "Skip", "Listing"]
+    assert [entry.reason for entry in entries if isinstance(entry, Skip)] == [
+        "not_article", "offsite", "not_article", "not_article"]
+    assert entries[6].thumbnail == ""
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"{not json", "did not answer JSON"),
+    (b"<html><body>502 Bad Gateway</body></html>", "did not answer JSON"),
+    (feed(ret=-1), "ret=-1"),
+    (b"[1, 2]", "not an object"),
+    (json.dumps({"ret": 0, "data": {"a": 1}}).encode(), "no item list"),
+    (b"\xff\xfe\x00garbage", "did not answer JSON"),
+])
+def test_bad_feeds_raise_an_error_naming_the_endpoint(body, message):
+    with pytest.raises(FeedError, match=message) as caught:
+        parse_feed(body, ENDPOINT)
+    assert ENDPOINT in str(caught.value)
+
+
+SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>https://news.qq.com/rain/a/20251120A01ABC00</loc><lastmod>2025-11-20T08:00:00+08:00</lastmod></url>
+<url><loc>https://example.com/rain/a/20251121A02DEF00</loc></url>
+<url><loc>https://news.qq.com/ch/tech/</loc></url>
+</urlset>"""
+
+
+def test_sitemap_and_gzipped_sitemap():
+    for body in (SITEMAP, gzip.compress(SITEMAP)):
+        children, entries = parse_sitemap(body, "sitemap_1.xml")
+        assert children == []
+        assert entries[0].ref.article_id == "20251120A01ABC00"
+        assert entries[0].published.startswith("2025-11-20")
+        assert [entry.reason for entry in entries[1:]] == ["offsite", "not_article"]
+
+
+def test_sitemap_index_lists_children():
+    index = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+    <sitemap><loc>https://news.qq.com/sitemap/sitemap_1.xml</loc></sitemap></sitemapindex>"""
+    assert parse_sitemap(index, "index") == (["https://news.qq.com/sitemap/sitemap_1.xml"], [])
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"<html><body>not a sitemap</body>", "not a sitemap|not XML"),
+    (b"{}", "not XML"),
+    (b"\x1f\x8b broken gzip", "not valid gzip"),
+    (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><urlset><url><loc>&e;</loc></url></urlset>",
+     ""),
+])
+def test_bad_sitemaps_raise_or_read_nothing_dangerous(body, message):
+    if not message:
+        _, entries = parse_sitemap(body, "sitemap_1.xml")
+        assert all("root:" not in str(entry) for entry in entries)
+        return
+    with pytest.raises(SitemapError, match=message) as caught:
+        parse_sitemap(body, "https://news.qq.com/sitemap/sitemap_9.xml")
+    assert "sitemap_9.xml" in str(caught.value)
