@@ -8,7 +8,8 @@ from scrapy import signals
 
 logger = logging.getLogger(__name__)
 
-SKIP_REASONS = ("known", "not_article", "offsite", "too_old")
+SKIP_LABELS = {"known": "known", "not_article": "not an article", "offsite": "off-site", "too_old": "too old"}
+SKIP_REASONS = tuple(SKIP_LABELS)
 OUTCOMES = ("archived", "updated", "unchanged")
 
 
@@ -31,9 +32,8 @@ def run_counts(stats) -> dict[str, int]:
 
 def summary_line(counts: dict) -> str:
     skipped = counts["skipped"]
-    return (f"qq-archiver: discovered {counts['discovered']}, skipped {sum(skipped.values())} "
-            f"(known {skipped['known']}, not an article {skipped['not_article']}, "
-            f"off-site {skipped['offsite']}, too old {skipped['too_old']}), "
+    by_reason = ", ".join(f"{label} {skipped[reason]}" for reason, label in SKIP_LABELS.items())
+    return (f"qq-archiver: discovered {counts['discovered']}, skipped {sum(skipped.values())} ({by_reason}), "
             f"archived {counts['archived']}, updated {counts['updated']}, "
             f"unchanged {counts['unchanged']}, failed {counts['failed']}")
 

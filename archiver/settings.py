@@ -30,6 +30,8 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6",
     "Referer": "https://news.qq.com/",
 }
+# Every request carries the Referer above; Scrapy's own would name the feed endpoint instead.
+REFERER_ENABLED = False
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
@@ -49,6 +51,27 @@ RETRY_HTTP_CODES = [500, 501, 502, 503, 504, 522, 524, 408, 429, 567]
 # Exponential backoff between attempts: RETRY_BACKOFF_BASE * 2**(attempt-1), jittered, capped.
 RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 60.0
+
+# --- archiver fetch (requests + tenacity; same headers, timeout, size limit and backoff as above) ---
+# Attempts per article page, the first one included.
+FETCH_RETRY_ATTEMPTS = 5
+# No retry starts once this many seconds have passed since an article's first attempt.
+FETCH_RETRY_MAX_SECONDS = 300.0
+
+# --- archiver run (the cron job) -------------------------------------------------------------------------
+# Lock, last-run.json and the run log; hidden from Hugo (a dot folder), outside ARCHIVE_DIR by default.
+STATE_DIR = ".state"
+# Seconds a run may crawl (CLOSESPIDER_TIMEOUT); in-flight downloads then get DOWNLOAD_TIMEOUT more.
+RUN_TIME_LIMIT = 1500
+# Articles a run may store before it stops (CLOSESPIDER_ITEMCOUNT); 0: no limit.
+RUN_ITEM_LIMIT = 1000
+# Re-fetch archived articles published within this many hours and update those that changed; 0: off.
+REFRESH_HOURS = 0
+# The run log (STATE_DIR/run.log) is rotated at this size, keeping LOG_ROTATE_COUNT old files.
+LOG_ROTATE_BYTES = 5 * 1024 * 1024
+LOG_ROTATE_COUNT = 5
+# Level of the run log file; the console follows LOG_LEVEL.
+RUN_LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import JsonRequest
 
-from archiver.extensions import record_failure
+from archiver.extensions import SKIP_LABELS, record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import NotAnArticle, OffSite, is_qq_host, parse_article_ref
 from archiver.items import Listing, Skip
@@ -200,7 +200,7 @@ class QQSpider(scrapy.Spider):
             self.crawler.stats.inc_value("qq/discovered")
         self.crawler.stats.inc_value(f"qq/skipped/{skip.reason}")
         level = logging.DEBUG if skip.reason == "known" else logging.INFO
-        logger.log(level, "skipped (%s): %s", skip.reason.replace("_", " "), skip.detail)
+        logger.log(level, "skipped (%s): %s", SKIP_LABELS[skip.reason], skip.detail)
 
     # --- articles ------------------------------------------------------------------------------
 

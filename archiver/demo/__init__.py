@@ -1,0 +1,1 @@
+"""A small fake qq.com (fixture site) and the local HTTP server that serves it."""

@@ -1,0 +1,48 @@
+"""Running the real `scrapy crawl qq` against a local fixture server, for the tests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import REPO
+
+# Politeness is a live default; tests that are not about it turn it down to run fast.
+FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "RETRY_BACKOFF_BASE": "0.05",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}
+FIXTURE_FEEDS = {"QQ_FEED_CHANNELS": "news_news_finance,news_news_tech", "QQ_FEED_PAGES": "2"}
+_SUMMARY = re.compile(
+    r"qq-archiver: discovered (\d+), skipped (\d+) \(known (\d+), not an article (\d+), off-site (\d+), "
+    r"too old (\d+)\), archived (\d+), updated (\d+), unchanged (\d+), failed (\d+)")
+_SUMMARY_KEYS = ("discovered", "skipped", "known", "not_article", "offsite", "too_old", "archived",
+                 "updated", "unchanged", "failed")
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    log: str
+    counts: dict[str, int]
+
+
+def crawl(server, archive: Path, *spider_args: str, fast: bool = True, timeout: float = 120,
+          **settings: str) -> CrawlResult:
+    overrides = {**server.settings(), **FIXTURE_FEEDS, **(FAST if fast else {}), "ARCHIVE_DIR": str(archive),
+                 "LOG_LEVEL": "DEBUG", **settings}
+    command = [sys.executable, "-m", "scrapy", "crawl", "qq"]
+    for name, value in overrides.items():
+        command += ["-s", f"{name}={value}"]
+    for argument in spider_args:
+        command += ["-a", argument]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    match = _SUMMARY.search(done.stderr)
+    assert match, f"no stats line in the crawl log:\n{done.stderr[-4000:]}"
+    return CrawlResult(done.returncode, done.stderr, dict(zip(_SUMMARY_KEYS, map(int, match.groups()))))
+
+
+def archived_files(archive: Path) -> dict[str, Path]:
+    folder = archive / "zh-CN" / "news" / "qq"
+    return {path.name.removesuffix(".zh-CN.md"): path for path in folder.glob("*.md")} if folder.is_dir() else {}

@@ -1,0 +1,145 @@
+"""The real `scrapy crawl qq` against the bundled fixture site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import frontmatter
+import pytest
+
+from archiver.demo.server import DEFAULT_SITE_DIR, FixtureServer, Reply
+from archiver.settings import CONCURRENT_REQUESTS_PER_DOMAIN, DOWNLOAD_DELAY
+from crawling import archived_files, crawl
+
+GOLDEN = "20250212A03JWP00"
+FEED_ARTICLES = {  # id: layout it exercises
+    GOLDEN: "rich_media_content",
+    "20251120A01ABC00": "originContent",
+    "20251121A02DEF00": "article-content-wrap",
+    "20191105A0GHIJ00": "one-p (omn)",
+    "20251122A03KLM00": "unknown layout (trafilatura)",
+}
+EMPTY_PAGE = "20251123A04NOP00"
+SITEMAP_ONLY = "20251125A06TUV00"
+
+
+@pytest.fixture
+def server():
+    with FixtureServer() as running:
+        yield running
+
+
+def feed_items() -> dict[str, dict]:
+    items = {}
+    for path in (DEFAULT_SITE_DIR / "feed").rglob("*.json"):
+        for item in json.loads(path.read_text(encoding="utf-8"))["data"]:
+            items.setdefault(item.get("id"), item)
+    return items
+
+
+def test_feed_crawl_archives_every_article_in_the_format(server, tmp_path):
+    result = crawl(server, tmp_path, "since=2019-06-01")
+    assert result.returncode == 0, result.log[-3000:]
+    files = archived_files(tmp_path)
+    assert sorted(files) == sorted(FEED_ARTICLES), result.log[-3000:]
+    items = feed_items()
+    for article_id, path in files.items():
+        post = frontmatter.load(path)
+        item = items[article_id]
+        assert post["title"] == item["title"], article_id
+        assert post["date"] == item["publish_time"], article_id
+        assert post["thumbnail"] == item["pic_info"]["big_img"][0], article_id
+        assert post.content.endswith(f"\n\n[qq](https://new.qq.com/rain/a/{article_id})"), article_id
+        assert len(post.content) > 300, f"{article_id}: body too short: {post.content!r}"
+    counts = result.counts
+    assert counts["archived"] == len(FEED_ARTICLES)
+    assert counts["failed"] == 1  # the page with no body text
+    assert counts["not_article"] >= 2 and counts["offsite"] >= 1 and counts["too_old"] == 1
+    assert counts["discovered"] == counts["skipped"] + counts["archived"] + counts["updated"] + \
+        counts["unchanged"] + counts["failed"]
+    assert f"failed {EMPTY_PAGE} (no body)" in result.log
+    # each skip is logged once, with its reason
+    assert result.log.count("skipped (off-site)") == counts["offsite"]
+
+
+def test_second_run_fetches_no_article_page(server, tmp_path):
+    crawl(server, tmp_path, "since=2019-06-01")
+    before = {name: path.stat().st_mtime_ns for name, path in archived_files(tmp_path).items()}
+    server.reset_log()
+    result = crawl(server, tmp_path, "since=2019-06-01")
+    # only the page that had no body text is asked for again: it was never archived
+    assert [record.path for record in server.requests if record.path.startswith("/rain/a/")] == \
+        [f"/rain/a/{EMPTY_PAGE}"]
+    assert result.counts["known"] == len(FEED_ARTICLES)
+    assert result.counts["archived"] == 0
+    assert {name: path.stat().st_mtime_ns for name, path in archived_files(tmp_path).items()} == before
+
+
+def test_refetch_rewrites_nothing_when_nothing_changed(server, tmp_path):
+    crawl(server, tmp_path, "since=2019-06-01")
+    server.reset_log()
+    result = crawl(server, tmp_path, "since=2019-06-01", "refetch=1")
+    assert server.count("/rain/a/") == len(FEED_ARTICLES) + 1
+    assert result.counts["unchanged"] == len(FEED_ARTICLES)
+
+
+def test_sitemap_discovery_and_lastmod_filter(server, tmp_path):
+    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01")
+    files = archived_files(tmp_path)
+    assert SITEMAP_ONLY in files
+    assert "20190101A0ZZZZ00" not in files
+    assert result.counts["too_old"] == 1
+    assert frontmatter.load(files[SITEMAP_ONLY])["thumbnail"].startswith("https://")
+
+
+def test_url_argument_takes_every_form_and_refuses_other_hosts(server, tmp_path):
+    legacy_url = server.url("/finance/a/20180923/000843.htm")
+    result = crawl(server, tmp_path, f"url={legacy_url},20251120A01ABC,https://example.com/rain/a/{GOLDEN},"
+                                     f"https://view.inews.qq.com/a/20251121A02DEF00")
+    files = archived_files(tmp_path)
+    assert sorted(files) == ["20251120A01ABC00", "20251121A02DEF00", "finance_20180923_000843"]
+    assert result.counts["offsite"] == 1
+    assert not any(record.path.startswith("/feed") or "getPCList" in record.path for record in server.requests)
+    legacy = files["finance_20180923_000843"].read_text(encoding="utf-8")
+    assert legacy.endswith("\n\n[qq](http://finance.qq.com/a/20180923/000843.htm)\n")
+    assert "返回腾讯网首页" not in legacy
+    assert "\ufffd" not in legacy  # GBK bytes, no charset in the header: decoded right
+
+
+def test_politeness_holds_with_the_live_defaults(server, tmp_path):
+    """Only the endpoints and the feed size are overridden: delay, concurrency, AutoThrottle,
+    robots.txt, headers are the live ones. Counted at the server, not trusted by name."""
+    result = crawl(server, tmp_path, "since=2019-06-01", fast=False, LOG_LEVEL="INFO")
+    assert result.counts["archived"] == len(FEED_ARTICLES)
+    requests = server.requests
+    assert requests[0].path == "/robots.txt"
+    assert server.max_in_flight <= CONCURRENT_REQUESTS_PER_DOMAIN
+    starts = sorted(record.started for record in requests if record.path != "/robots.txt")
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    # RANDOMIZE_DOWNLOAD_DELAY waits 0.5x to 1.5x the delay
+    assert min(gaps) >= 0.5 * DOWNLOAD_DELAY - 0.05, f"requests {min(gaps):.3f}s apart"
+    for record in requests:
+        headers = {name.lower(): value for name, value in record.headers.items()}
+        assert headers["user-agent"].startswith("Mozilla/5.0")
+        if record.path.startswith("/rain/a/"):
+            assert headers["referer"] == "https://news.qq.com/"
+
+
+def test_rate_limited_and_failing_pages_are_retried_with_backoff(server, tmp_path):
+    path = "/rain/a/20251120A01ABC00"
+    server.script(path, [Reply(status=567), Reply(status=503), "pass"])
+    result = crawl(server, tmp_path, "url=20251120A01ABC00", RETRY_BACKOFF_BASE="0.4")
+    assert result.counts["archived"] == 1
+    attempts = [record.started for record in server.requests if record.path == path]
+    assert len(attempts) == 3
+    # full jitter between half and all of base * 2**(n-1)
+    assert attempts[1] - attempts[0] >= 0.2 and attempts[2] - attempts[1] >= 0.4
+
+
+def test_deleted_article_is_counted_and_nothing_is_written(server, tmp_path):
+    server.script("/rain/a/20251120A01ABC00", [Reply(status=302, headers={
+        "Location": "https://www.qq.com/babygohome/?pgv_ref=404"})])
+    server.script("/rain/a/20251121A02DEF00", [Reply(status=404, body=b"<html>not found</html>")])
+    result = crawl(server, tmp_path, "url=20251120A01ABC00,20251121A02DEF00")
+    assert result.counts["failed"] == 2
+    assert archived_files(tmp_path) == {}
