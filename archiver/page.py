@@ -40,7 +40,10 @@ _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input"
               "textarea", "svg", "canvas", "object", "embed", "link", "meta", "template")
 _DROP_CLASSES = ("comps-contentify-wrap", "article-status", "mbArticleShareBtn", "rv-root-v2",
                  "share", "share-list", "qqcom-follow-button", "statement")
-_DROP_IDS = ("Status", "Comment", "Recomend", "ArticleAuthor")
+_DROP_IDS = ("Status", "Comment", "Recomend", "ArticleAuthor", "backqqcom")
+_HIDDEN_STYLE = re.compile(r"(display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
+_INLINE_TAGS = frozenset(("a", "span", "strong", "b", "em", "i", "u", "font", "img", "br", "sup", "sub", "code"))
+_SOURCE_LINE_BREAK = re.compile(r"[ \t\r\n]*\n[ \t\r\n]*")
 # Image URL attributes, best first; lazy-loading pages keep the real one in data-*.
 _IMG_SRC_ATTRS = ("data-src", "data-original", "src", "data-lazy-src")
 _TRAFILATURA_IMG = "https://qq-archiver.invalid/img/{}.png"
@@ -347,6 +350,10 @@ def _clean(container, base_url: str) -> str:
     id_test = " or ".join(f"@id='{name}'" for name in _DROP_IDS)
     for element in container.xpath(f".//*[{class_test} or {id_test}]"):
         _remove(element)
+    for element in container.xpath(".//*[@style or @hidden]"):
+        if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
+            _remove(element)
+    _join_source_lines(container)
     for image in container.xpath(".//img"):
         src = _image_src(image)
         if not src:
@@ -377,6 +384,18 @@ def _clean(container, base_url: str) -> str:
     parts = [container.text or ""] if container.text and container.text.strip() else []
     parts += [lxml.html.tostring(child, encoding="unicode") for child in container]
     return "".join(parts).strip()
+
+
+def _join_source_lines(container) -> None:
+    """A line break of the HTML source inside running text is a space, as a browser shows it
+    (prettified pages indent inside paragraphs); white space between blocks is left alone."""
+    for element in container.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.text and "\n" in element.text:
+            element.text = _SOURCE_LINE_BREAK.sub(" ", element.text)
+        if element.tail and "\n" in element.tail and element.tag in _INLINE_TAGS:
+            element.tail = _SOURCE_LINE_BREAK.sub(" ", element.tail)
 
 
 def _drop_trailing_empty(container) -> None:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import configuration, settings
+
+# Tests write only into temporary folders: hypothesis keeps nothing in the checkout.
+configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="qq-archiver-hypothesis-"))
+settings.register_profile("archiver", database=None)
+settings.load_profile("archiver")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -143,3 +143,16 @@ def test_deleted_article_is_counted_and_nothing_is_written(server, tmp_path):
     result = crawl(server, tmp_path, "url=20251120A01ABC00,20251121A02DEF00")
     assert result.counts["failed"] == 2
     assert archived_files(tmp_path) == {}
+
+
+def test_demo_command_archives_the_fixture_site(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    done = subprocess.run([sys.executable, "-m", "archiver", "demo", "-s", f"ARCHIVE_DIR={tmp_path}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "archived 7," in done.stdout
+    assert sorted(archived_files(tmp_path)) == sorted([*FEED_ARTICLES, SITEMAP_ONLY, "finance_20180923_000843"])
