@@ -30,6 +30,28 @@ def run_counts(stats) -> dict[str, int]:
     return counts
 
 
+# Failures that say nothing about the page layout: the article is gone, or the network failed.
+_NOT_READING_FAILURES = ("gone", "download", "store")
+
+
+def failure_reason(stats) -> str | None:
+    """Why a finished run counts as failed, or None when it did its job.
+
+    A feed or sitemap that could not be read, an archive that could not be written, or most of
+    the fetched articles failing to read (a changed page layout): each must wake someone up.
+    """
+    get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
+    if stats.get_value("finish_reason") == "store_error" or get("qq/failed/store"):
+        return "the archive could not be written (see the log)"
+    if get("qq/errors"):
+        return f"{get('qq/errors')} feed or sitemap request(s) could not be read (see the log)"
+    read_failures = get("qq/failed") - sum(get(f"qq/failed/{reason}") for reason in _NOT_READING_FAILURES)
+    read = sum(get(f"qq/{outcome}") for outcome in OUTCOMES)
+    if read_failures >= 2 and read_failures > read:
+        return f"{read_failures} of {read + read_failures} fetched articles could not be read: has the page layout changed?"
+    return None
+
+
 def summary_line(counts: dict) -> str:
     skipped = counts["skipped"]
     by_reason = ", ".join(f"{label} {skipped[reason]}" for reason, label in SKIP_LABELS.items())

@@ -5,6 +5,8 @@ server that way and change nothing else."""
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["archiver.spiders"]
 NEWSPIDER_MODULE = "archiver.spiders"
+# Our `scrapy crawl` exits non-zero when a run failed (Scrapy's own always exits 0).
+COMMANDS_MODULE = "archiver.commands"
 
 # --- Where the archive goes -----------------------------------------------------------------
 # A Hugo content directory: files land in <ARCHIVE_DIR>/zh-CN/news/qq/<id>.zh-CN.md.
@@ -61,9 +63,9 @@ FETCH_RETRY_MAX_SECONDS = 300.0
 # --- archiver run (the cron job) -------------------------------------------------------------------------
 # Lock, last-run.json and the run log; hidden from Hugo (a dot folder), outside ARCHIVE_DIR by default.
 STATE_DIR = ".state"
-# Seconds a run may crawl (CLOSESPIDER_TIMEOUT); in-flight downloads then get DOWNLOAD_TIMEOUT more.
+# Seconds a run may crawl (CLOSESPIDER_TIMEOUT); DOWNLOAD_TIMEOUT later the process ends regardless.
 RUN_TIME_LIMIT = 1500
-# Articles a run may store before it stops (CLOSESPIDER_ITEMCOUNT); 0: no limit.
+# Articles a run may store before it stops (CLOSESPIDER_ITEMCOUNT; downloads in flight still land); 0: no limit.
 RUN_ITEM_LIMIT = 1000
 # Re-fetch archived articles published within this many hours and update those that changed; 0: off.
 REFRESH_HOURS = 0

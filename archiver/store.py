@@ -67,6 +67,20 @@ class ArchiveStore:
                 if article_id not in self._files or len(stem) != 14:
                     self._files[article_id] = Path(entry.path)
 
+    def ensure_writable(self) -> None:
+        """Fail now, with a clear message, if no article could be stored (read-only, full,
+        not a folder), rather than after a crawl's worth of fetching."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.folder) as probe:
+                probe.write(b"qq-archiver write check\n" * 16)
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            raise StoreError(error.errno or errno.EIO,
+                             f"the archive folder {self.folder} cannot be written: "
+                             f"{error.strerror or error}") from None
+
     def __contains__(self, ref: ArticleRef) -> bool:
         return ref.article_id in self._files
 

@@ -22,6 +22,7 @@ from archiver.items import Listing, Skip
 from archiver.page import DELETED_MARKERS, ArticleGone, EmptyArticle, PageError, read_article
 from archiver.pipelines import store_for
 from archiver.sitemaps import SitemapError, parse_sitemap
+from archiver.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,11 @@ class QQSpider(scrapy.Spider):
         spider.article_url = settings.get("QQ_ARTICLE_URL")
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
+        try:
+            spider.store.ensure_writable()
+        except StoreError as error:
+            logger.error("%s", error)
+            raise
         return spider
 
     async def start(self):
