@@ -33,11 +33,12 @@ DEFAULT_REQUEST_HEADERS = {
     "Referer": "https://news.qq.com/",
 }
 # Every request carries the Referer above; Scrapy's own would name the feed endpoint instead.
-REFERER_ENABLED = False
+REFERRER_POLICY = "no-referrer"
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+# Each delay is drawn from 0.5x to 1.5x DOWNLOAD_DELAY.
+DOWNLOAD_DELAY_JITTER = 0.5
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -75,12 +76,28 @@ LOG_ROTATE_COUNT = 5
 # Level of the run log file; the console follows LOG_LEVEL.
 RUN_LOG_LEVEL = "INFO"
 
+# --- Raw capture (WARC) and images -------------------------------------------------------------
+# Every response of a crawl, with its request, goes to WARC files in STATE_DIR/warc (`archiver rebuild` reads them).
+WARC_ENABLED = True
+# A run starts a new WARC file once the current one reaches this size.
+WARC_MAX_BYTES = 1024 * 1024 * 1024
+# Download body images and thumbnails into the Hugo static folder and link to them (off: hot-link, as the site does).
+DOWNLOAD_IMAGES = False
+# Where downloaded images go; "" is the `static/qq-images` folder beside ARCHIVE_DIR (a Hugo site's content/).
+IMAGES_STATIC_DIR = ""
+# The URL path the site serves IMAGES_STATIC_DIR at; documents link to IMAGES_STATIC_URL<name>.
+IMAGES_STATIC_URL = "/qq-images/"
+
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
+    # Just after HttpCompressionMiddleware (590): records the bodies the page reader gets.
+    "archiver.warc.WarcCaptureMiddleware": 585,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,
+    # Off unless DOWNLOAD_IMAGES is on.
+    "archiver.images.ImageDownloadPipeline": 200,
     "archiver.pipelines.ArchivePipeline": 300,
 }
 EXTENSIONS = {
