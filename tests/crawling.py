@@ -28,8 +28,8 @@ class CrawlResult:
     counts: dict[str, int]
 
 
-def crawl(server, archive: Path, *spider_args: str, fast: bool = True, timeout: float = 120,
-          **settings: str) -> CrawlResult:
+def crawl_command(server, archive: Path, *spider_args: str, fast: bool = True, **settings: str) -> list[str]:
+    """`scrapy crawl qq` pointed at the fixture server by setting overrides alone."""
     overrides = {**server.settings(), **FIXTURE_FEEDS, **(FAST if fast else {}), "ARCHIVE_DIR": str(archive),
                  "LOG_LEVEL": "DEBUG", **settings}
     command = [sys.executable, "-m", "scrapy", "crawl", "qq"]
@@ -37,7 +37,18 @@ def crawl(server, archive: Path, *spider_args: str, fast: bool = True, timeout: 
         command += ["-s", f"{name}={value}"]
     for argument in spider_args:
         command += ["-a", argument]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return command
+
+
+def run_crawl(server, archive: Path, *spider_args: str, timeout: float = 120, **settings) -> subprocess.CompletedProcess:
+    return subprocess.run(crawl_command(server, archive, *spider_args, **settings), cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def crawl(server, archive: Path, *spider_args: str, fast: bool = True, timeout: float = 120,
+          **settings: str) -> CrawlResult:
+    """Run the crawl to its end; its stats line must be in the log."""
+    done = run_crawl(server, archive, *spider_args, fast=fast, timeout=timeout, **settings)
     match = _SUMMARY.search(done.stderr)
     assert match, f"no stats line in the crawl log:\n{done.stderr[-4000:]}"
     return CrawlResult(done.returncode, done.stderr, dict(zip(_SUMMARY_KEYS, map(int, match.groups()))))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from archiver.demo.server import FixtureServer, Reply
 from archiver.store import TEMP_PREFIX, TEMP_SUFFIX
 from conftest import REPO
-from crawling import FAST, FIXTURE_FEEDS, archived_files, crawl
+from crawling import archived_files, crawl, crawl_command, run_crawl
 
 ARTICLE = "20251120A01ABC00"
 PATH = f"/rain/a/{ARTICLE}"
@@ -134,10 +133,7 @@ def test_sigkill_mid_crawl_leaves_only_complete_files_and_the_next_run_finishes(
     folder = tmp_path / "zh-CN" / "news" / "qq"
     folder.mkdir(parents=True)
     (folder / f"{TEMP_PREFIX}killed{TEMP_SUFFIX}").write_text("---\ntitle: \"half", encoding="utf-8")
-    command = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", "since=2019-06-01"]
-    for name, value in {**server.settings(), **FIXTURE_FEEDS, **FAST, "ARCHIVE_DIR": str(tmp_path),
-                        "DOWNLOAD_TIMEOUT": "60"}.items():
-        command += ["-s", f"{name}={value}"]
+    command = crawl_command(server, tmp_path, "since=2019-06-01", DOWNLOAD_TIMEOUT="60", LOG_LEVEL="INFO")
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(archived_files(tmp_path)) < 2 and time.monotonic() < deadline:
@@ -176,17 +172,6 @@ def small_mount(tmp_path):
         subprocess.run(["umount", "-l", str(target)], capture_output=True)
 
 
-def test_read_only_archive_fails_at_once_with_a_clear_message(server, small_mount):
-    archive = small_mount("ro", "ro,size=1m")
-    result_log = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "qq", "-s", f"ARCHIVE_DIR={archive}",
-         *sum((["-s", f"{k}={v}"] for k, v in {**server.settings(), **FAST}.items()), [])],
-        cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result_log.returncode == 1
-    assert "cannot be written: Read-only file system" in result_log.stderr
-    assert server.count("/rain/a/") == 0
-
-
 def _fill(archive: Path, leave: int) -> None:
     """Fill the file system but for `leave` bytes (whole pages)."""
     reserve = archive / "reserve"
@@ -202,16 +187,19 @@ def _fill(archive: Path, leave: int) -> None:
         reserve.unlink()
 
 
-def test_an_archive_full_at_start_fails_at_once(server, small_mount):
-    archive = small_mount("full0", "size=64k")
-    _fill(archive, 0)
-    result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "qq", "-s", f"ARCHIVE_DIR={archive}",
-         *sum((["-s", f"{k}={v}"] for k, v in {**server.settings(), **FAST}.items()), [])],
-        cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert "cannot be written: No space left on device" in result.stderr
+@pytest.mark.parametrize("options, fill, message", [
+    ("ro,size=1m", False, "Read-only file system"),
+    ("size=64k", True, "No space left on device"),
+])
+def test_an_unwritable_archive_fails_at_once_with_a_clear_message(server, small_mount, options, fill, message):
+    archive = small_mount("archive", options)
+    if fill:
+        _fill(archive, 0)
+    done = run_crawl(server, archive)
+    assert done.returncode == 1
+    assert f"cannot be written: {message}" in done.stderr
     assert server.count("/rain/a/") == 0
+    assert server.count("/web_feed/") == 0
 
 
 def test_an_archive_that_fills_up_fails_loudly_and_loses_nothing(server, small_mount):
