@@ -7,7 +7,7 @@ import dataclasses
 import frontmatter
 
 from archiver.items import Article
-from archiver.render import render_document
+from archiver.render import clean_title, plain_text, render_document
 from archiver.store import ArchiveStore, Outcome
 
 
@@ -20,10 +20,37 @@ def known_thumbnail(document: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+class NotArchivable(ValueError):
+    """An article that must not be stored: it would be an empty file, or replace a good one.
+    `reason` is its stats key (no_body, no_title)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def check_archivable(article: Article) -> None:
+    """Raise NotArchivable for an article with no body text or no title."""
+    if not plain_text(article.body_html).strip():
+        raise NotArchivable("no_body", f"{article.article_id}: no body text, not archived")
+    if not clean_title(article.title):
+        raise NotArchivable("no_title", f"{article.article_id}: no title, not archived")
+
+
+def with_known_thumbnail(store: ArchiveStore, article: Article) -> Article:
+    """The article with the thumbnail it is archived with: the feed's listing image when the
+    article came through the feed, else the one already in its file, else the page's first image.
+    A re-fetch never replaces a known thumbnail, and an unchanged article renders the same bytes."""
+    if article.thumbnail and not article.thumbnail_from_page:
+        return article
+    existing = store.read(article.ref)
+    known = known_thumbnail(existing) if existing else ""
+    if not known:
+        return article
+    return dataclasses.replace(article, thumbnail=known, thumbnail_from_page=False)
+
+
 def archive_article(store: ArchiveStore, article: Article) -> Outcome:
-    """Render and store the article; a known thumbnail is never replaced by none."""
-    if not article.thumbnail:
-        existing = store.read(article.ref)
-        if existing:
-            article = dataclasses.replace(article, thumbnail=known_thumbnail(existing))
+    """Render and store the article (see with_known_thumbnail)."""
+    article = with_known_thumbnail(store, article)
     return store.write(article.ref, render_document(article))

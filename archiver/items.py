@@ -38,6 +38,8 @@ class Article:
     thumbnail: str = ""
     media: str = ""
     layout: str = ""
+    # True when the thumbnail is the page's own first image, not the feed's listing image.
+    thumbnail_from_page: bool = False
 
     @property
     def article_id(self) -> str:

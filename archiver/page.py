@@ -14,12 +14,12 @@ import html as html_lib
 import json
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
 
-from archiver.ids import ArticleRef, NotAnArticle, parse_article_ref, ref_from_id
+from archiver.ids import ArticleRef, NotAnArticle, OffSite, is_qq_host, parse_article_ref, ref_from_id
 from archiver.items import Article, Listing
 
 DELETED_MARKERS = ("babygohome",)
@@ -70,6 +70,21 @@ class _Page:
     article_info: dict = field(default_factory=dict)
 
 
+def redirect_target(url: str, location: str, extra_hosts: frozenset[str] = frozenset()) -> str:
+    """Where an article's redirect leads; raises ArticleGone for qq's deleted-article page and
+    OffSite for anything off qq.com and the configured endpoints."""
+    target = urljoin(url, location)
+    if any(marker in target for marker in DELETED_MARKERS):
+        raise ArticleGone(f"redirected to the deleted-article page ({target})")
+    parts = urlsplit(target)
+    host = (parts.hostname or "").lower()
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    if parts.scheme not in ("http", "https") or not (
+            is_qq_host(host) or host in extra_hosts or netloc in extra_hosts):
+        raise OffSite(f"redirected off the site, to {target}")
+    return target
+
+
 def decode_html(body: bytes) -> str:
     """The text of a page whatever its headers or meta tags claim.
 
@@ -99,8 +114,9 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
             raise ArticleGone("the page says the article was deleted")
         raise EmptyArticle("the page has no body text")
     date = read_date(page) or normalise_date(listing.published if listing else "")
-    thumbnail = (listing.thumbnail if listing else "") or first_image(body_html)
-    return Article(ref=ref, title=title, date=date, body_html=body_html, thumbnail=thumbnail,
+    listed = listing.thumbnail if listing else ""
+    return Article(ref=ref, title=title, date=date, body_html=body_html,
+                   thumbnail=listed or first_image(body_html), thumbnail_from_page=not listed,
                    media=read_media(page), layout=layout)
 
 

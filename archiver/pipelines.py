@@ -7,10 +7,9 @@ import logging
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from archiver.archive import archive_article
+from archiver.archive import NotArchivable, archive_article, check_archivable
 from archiver.extensions import record_failure
 from archiver.items import Article
-from archiver.render import plain_text
 from archiver.store import ArchiveStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -37,12 +36,11 @@ class RequireBodyPipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Article):
-        if not plain_text(item.body_html).strip():
-            record_failure(self.stats, "no_body")
-            raise DropItem(f"{item.article_id}: no body text, not archived")
-        if not item.title.strip():
-            record_failure(self.stats, "no_title")
-            raise DropItem(f"{item.article_id}: no title, not archived")
+        try:
+            check_archivable(item)
+        except NotArchivable as refused:
+            record_failure(self.stats, refused.reason)
+            raise DropItem(str(refused)) from None
         return item
 
 

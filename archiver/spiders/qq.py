@@ -19,7 +19,7 @@ from archiver.extensions import SKIP_LABELS, record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import NotAnArticle, OffSite, is_qq_host, parse_article_ref
 from archiver.items import Listing, Skip
-from archiver.page import DELETED_MARKERS, ArticleGone, EmptyArticle, PageError, read_article
+from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, redirect_target
 from archiver.pipelines import store_for
 from archiver.sitemaps import SitemapError, parse_sitemap
 from archiver.store import StoreError
@@ -237,13 +237,14 @@ class QQSpider(scrapy.Spider):
         yield article
 
     def _follow_redirect(self, response, listing: Listing):
-        location = response.urljoin(response.headers.get("Location", b"").decode("latin-1"))
-        if any(marker in location for marker in DELETED_MARKERS):
-            self._article_failed(listing, "gone", f"redirected to the deleted-article page ({location})")
+        try:
+            location = redirect_target(response.url, response.headers.get("Location", b"").decode("latin-1"),
+                                       self.extra_hosts)
+        except ArticleGone as error:
+            self._article_failed(listing, "gone", str(error))
             return
-        host = (urlsplit(location).hostname or "").lower()
-        if not (is_qq_host(host) or host in self.extra_hosts):
-            self._article_failed(listing, "download", f"redirected off qq.com ({location})")
+        except OffSite as error:
+            self._article_failed(listing, "download", str(error))
             return
         redirects = response.meta.get("redirects", 0) + 1
         if redirects > self.settings.getint("REDIRECT_MAX_TIMES"):

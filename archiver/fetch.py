@@ -1,0 +1,351 @@
+"""`archiver fetch URL_OR_ID...`: fetch named articles with requests and archive them.
+
+One article at a time, outside Scrapy: the page is read by `archiver.page.read_article` and
+stored by `archiver.archive.archive_article`, exactly as the spider does, so a one-off fetch and
+a crawl write the same file. `archiver run` uses the same code to refresh recent articles.
+
+Temporary failures (connection errors, timeouts, 5xx, 429, qq's 567) are retried with
+exponential backoff and jitter, bounded in attempts and in total time. A deleted article
+(404/410, a redirect to qq's `babygohome` page) is reported and its archived file is left as it
+was: nothing archived is ever overwritten by an error page or a worse extraction. A thumbnail
+already in the file is kept, as the feed's listing image would be in a crawl.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+import requests
+from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay,
+                      wait_exponential, wait_random_exponential)
+
+from archiver.archive import NotArchivable, archive_article, check_archivable, with_known_thumbnail
+from archiver.ids import ArticleRef, NotAnArticle, OffSite, parse_article_ref
+from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, redirect_target
+from archiver.render import render_document
+from archiver.spiders.qq import endpoint_hosts
+from archiver.store import ArchiveStore, StoreError
+
+GONE_STATUSES = (404, 410)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# What `archiver fetch` reports for each article; the first three are success.
+STORED = ("archived", "updated", "unchanged")
+PRINTED = "printed"
+DELETED = "deleted"
+FAILED = "failed"
+_CHUNK = 64 * 1024
+
+
+class FetchError(Exception):
+    """An article page that could not be downloaded; the message says why."""
+
+
+class TemporaryFailure(FetchError):
+    """A failure worth retrying: the connection, a timeout, 5xx, 429, 567."""
+
+
+class DeletedAtSource(FetchError):
+    """404/410, or a redirect to the deleted-article page."""
+
+
+@dataclass(frozen=True)
+class PageResponse:
+    url: str
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What became of one article: `status` is archived, updated, unchanged, printed, deleted
+    or failed; `label` is its id (or the input, when that names no article)."""
+
+    label: str
+    status: str
+    detail: str = ""
+    document: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in STORED or self.status == PRINTED
+
+    def line(self) -> str:
+        return f"{self.status} {self.label}" + (f" ({self.detail})" if self.detail else "")
+
+
+class ArticleFetcher:
+    """Downloads, reads and stores articles with the project's settings.
+
+    `deadline` (a time.monotonic() value) bounds every download and retry: `archiver run` uses it
+    so that a refresh never outlasts the run's time limit.
+    """
+
+    def __init__(self, settings, store: ArchiveStore | None = None, deadline: float | None = None):
+        self.settings = settings
+        self.store = store if store is not None else ArchiveStore(settings.get("ARCHIVE_DIR"))
+        self.deadline = deadline
+        self.extra_hosts = endpoint_hosts(settings)
+        self.article_url = settings.get("QQ_ARTICLE_URL")
+        self.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
+        self.timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
+        self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        self.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
+        self.retry_statuses = {int(code) for code in settings.getlist("RETRY_HTTP_CODES")}
+        self.attempts = max(1, settings.getint("FETCH_RETRY_ATTEMPTS"))
+        self.retry_seconds = settings.getfloat("FETCH_RETRY_MAX_SECONDS")
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
+        self.delay = settings.getfloat("DOWNLOAD_DELAY")
+        self.delay_jitter = _delay_jitter(settings)
+        self._last_fetch: float | None = None
+        self.session = requests.Session()
+        # requests would otherwise read proxies and .netrc from the environment; Scrapy's
+        # settings are the only configuration here.
+        self.session.trust_env = False
+        self.session.headers.clear()
+        self.session.headers.update(settings.getdict("DEFAULT_REQUEST_HEADERS"))
+        self.session.headers["User-Agent"] = settings.get("USER_AGENT")
+        self.session.headers.setdefault("Accept-Encoding", "gzip, deflate")
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> ArticleFetcher:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # --- one article -------------------------------------------------------------------------
+
+    def fetch(self, ref: ArticleRef, write: bool = True) -> FetchResult:
+        """Download, read and store one article (or render it only, when `write` is false)."""
+        label = ref.article_id
+        self._pace()
+        try:
+            response = self.download(ref.fetch_url(self.article_url, self.legacy_article_url))
+        except DeletedAtSource as error:
+            return self._deleted(ref, error)
+        except FetchError as error:
+            return FetchResult(label, FAILED, str(error))
+        try:
+            article = read_article(response.body, response.url, ref=ref, extra_hosts=self.extra_hosts)
+        except ArticleGone as error:
+            return self._deleted(ref, error)
+        except EmptyArticle as error:
+            return FetchResult(label, FAILED, f"{error}; not archived")
+        except (PageError, NotAnArticle) as error:
+            return FetchResult(label, FAILED, f"unreadable page: {error}")
+        except Exception as error:  # one bad page must not end a run over many; it is reported
+            return FetchResult(label, FAILED, f"unreadable page: {type(error).__name__}: {error}")
+        try:
+            check_archivable(article)  # the spider's rule: never a worse file than the one kept
+        except NotArchivable as refused:
+            return FetchResult(label, FAILED, str(refused).split(": ", 1)[-1])
+        if not write:
+            return FetchResult(label, PRINTED, document=render_document(with_known_thumbnail(self.store, article)))
+        try:
+            outcome = archive_article(self.store, article)
+        except StoreError as error:
+            return FetchResult(label, FAILED, f"cannot store: {error}")
+        return FetchResult(label, outcome.value, str(self.store.path_for(ref)))
+
+    def _deleted(self, ref: ArticleRef, error: Exception) -> FetchResult:
+        kept = "its archived file is kept as it was" if ref in self.store else "nothing archived"
+        return FetchResult(ref.article_id, DELETED, f"{error}; {kept}")
+
+    def _pace(self) -> None:
+        """DOWNLOAD_DELAY between articles, randomised as Scrapy does."""
+        if self._last_fetch is not None and self.delay > 0:
+            delay = self.delay * random.uniform(1 - self.delay_jitter, 1 + self.delay_jitter)
+            remaining = self._last_fetch + delay - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+        self._last_fetch = time.monotonic()
+
+    # --- one page, with retries -------------------------------------------------------------------
+
+    def download(self, url: str) -> PageResponse:
+        """The page at `url`, retrying temporary failures; raises FetchError or DeletedAtSource."""
+        stops = [stop_after_attempt(self.attempts), stop_before_delay(self.retry_seconds)]
+        if self.deadline is not None:
+            # No retry whose wait would end after the deadline.
+            stops.append(lambda state: time.monotonic() + state.upcoming_sleep >= self.deadline)
+        retrying = Retrying(
+            retry=retry_if_exception(lambda error: isinstance(error, TemporaryFailure)),
+            # Equal jitter, as the spider's BackoffRetryMiddleware: between half and all of
+            # RETRY_BACKOFF_BASE * 2**(attempt-1), capped at RETRY_BACKOFF_MAX.
+            wait=wait_exponential(multiplier=self.backoff_base / 2, max=self.backoff_max / 2)
+            + wait_random_exponential(multiplier=self.backoff_base / 2, max=self.backoff_max / 2),
+            stop=stop_any(*stops), reraise=True, sleep=time.sleep)
+        attempts = 0
+
+        def attempt() -> PageResponse:
+            nonlocal attempts
+            attempts += 1
+            return self._download_once(url)
+
+        try:
+            return retrying(attempt)
+        except TemporaryFailure as error:
+            plural = "s" if attempts != 1 else ""
+            raise TemporaryFailure(f"{error}, {attempts} attempt{plural}") from None
+
+    def _download_once(self, url: str) -> PageResponse:
+        for _ in range(self.max_redirects + 1):
+            try:
+                response = self.session.get(url, timeout=self._timeout(), allow_redirects=False,
+                                            stream=True)
+            except requests.Timeout as error:
+                raise TemporaryFailure(f"{url}: timed out ({type(error).__name__})") from None
+            except requests.RequestException as error:
+                raise TemporaryFailure(f"{url}: {_connection_reason(error)}") from None
+            with response:
+                status = response.status_code
+                if status in REDIRECT_STATUSES and response.headers.get("Location"):
+                    url = self._redirect_target(url, response.headers["Location"])
+                    continue
+                if status in GONE_STATUSES:
+                    raise DeletedAtSource(f"HTTP {status}: deleted at the source")
+                if status >= 500 or status in self.retry_statuses:
+                    raise TemporaryFailure(f"HTTP {status}")
+                if not 200 <= status < 300:
+                    raise FetchError(f"HTTP {status} from {url}")
+                return PageResponse(url=url, status=status, body=self._read_body(url, response))
+        raise FetchError(f"more than {self.max_redirects} redirects from {url}")
+
+    def _redirect_target(self, url: str, location: str) -> str:
+        try:
+            return redirect_target(url, location, self.extra_hosts)
+        except ArticleGone as error:
+            raise DeletedAtSource(str(error)) from None
+        except OffSite as error:
+            raise FetchError(str(error)) from None
+
+    def _read_body(self, url: str, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if self.max_size and declared.isdigit() and int(declared) > self.max_size:
+            raise FetchError(f"{url}: {declared} bytes, more than DOWNLOAD_MAXSIZE ({self.max_size})")
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if self.max_size and size > self.max_size:
+                    raise FetchError(f"{url}: more than DOWNLOAD_MAXSIZE ({self.max_size} bytes)")
+                chunks.append(chunk)
+        except requests.RequestException as error:
+            raise TemporaryFailure(f"{url}: {_connection_reason(error)} while reading") from None
+        return b"".join(chunks)
+
+    def _timeout(self) -> float:
+        if self.deadline is None:
+            return self.timeout
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TemporaryFailure("out of time")
+        return min(self.timeout, remaining)
+
+
+def _delay_jitter(settings) -> float:
+    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, or the older RANDOMIZE_DOWNLOAD_DELAY (±50% or none)
+    when that is set at a higher priority."""
+    randomize = settings.getpriority("RANDOMIZE_DOWNLOAD_DELAY") or 0
+    if randomize > (settings.getpriority("DOWNLOAD_DELAY_JITTER") or 0):
+        return 0.5 if settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0
+    return min(1.0, max(0.0, settings.getfloat("DOWNLOAD_DELAY_JITTER")))
+
+
+def _connection_reason(error: Exception) -> str:
+    """The innermost cause of a requests error, in a few words."""
+    cause = error
+    for _ in range(10):  # urllib3 nests a few levels deep; never follow a cycle forever
+        inner = cause.__cause__ or cause.__context__
+        if inner is None:
+            break
+        cause = inner
+    text = str(cause) or type(cause).__name__
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+class ProgressBar:
+    """A one-line progress bar on a terminal (stderr); nothing at all when it is not one."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO):
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.enabled = total > 1 and _isatty(stream)
+
+    def show(self, label: str = "") -> None:
+        if not self.enabled:
+            return
+        filled = self.WIDTH * self.done // self.total
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.stream.write(f"\r\x1b[K[{bar}] {self.done}/{self.total} {label}")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def advance(self) -> None:
+        self.done += 1
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
+                   out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`archiver fetch`: one line per article; 0 only when every article was stored (or printed).
+
+    Lines go to `out`, or to `err` with `--stdout`, where `out` carries the documents.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    report = err if to_stdout else out
+    texts = [text.strip() for text in texts if text.strip()]
+    progress = ProgressBar(len(texts), err)
+    all_ok = bool(texts)
+    with ArticleFetcher(settings) as fetcher:
+        if not to_stdout:
+            try:
+                fetcher.store.ensure_writable()  # before any request, not after each
+            except StoreError as error:
+                err.write(f"archiver fetch: {error}\n")
+                return 1
+        seen: set[str] = set()
+        for text in texts:
+            try:
+                ref = parse_article_ref(text, fetcher.extra_hosts)
+            except (OffSite, NotAnArticle) as error:
+                result = FetchResult(text, FAILED, str(error))
+            else:
+                if ref.article_id in seen:  # two inputs naming one article: one fetch, one line
+                    progress.advance()
+                    continue
+                seen.add(ref.article_id)
+                progress.show(ref.article_id)
+                result = fetcher.fetch(ref, write=not to_stdout)
+            progress.advance()
+            progress.clear()
+            if result.document is not None:
+                out.write(result.document)
+                out.flush()
+            report.write(result.line() + "\n")
+            report.flush()
+            all_ok = all_ok and result.ok
+    return 0 if all_ok else 1

@@ -1,0 +1,416 @@
+"""`archiver run`: the crawl as an unattended, incremental, bounded cron job.
+
+    STATE_DIR/run.lock        held (flock) by the running process: pid, host, start time
+    STATE_DIR/last-run.json   start, end, duration, counts, errors of the last run
+    STATE_DIR/run.log         the run's log, rotated at LOG_ROTATE_BYTES
+
+A second run while one is active exits at once with status 75 (EX_TEMPFAIL). The kernel drops
+the lock of a process that dies, so a killed run never blocks the next one. The crawl stops
+after RUN_TIME_LIMIT seconds or RUN_ITEM_LIMIT articles; with REFRESH_HOURS set, recently
+published archived articles are then fetched again (`archiver.fetch`) and updated if they
+changed. The exit status is non-zero when the run failed: the feed unreachable or unreadable,
+nothing discovered, or most fetched articles unreadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import json
+import logging
+import logging.handlers
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+from archiver.extensions import failure_reason, run_counts, summary_line
+from archiver.ids import ArticleRef
+from archiver.store import ArchiveStore, StoreError
+
+logger = logging.getLogger(__name__)
+
+EX_TEMPFAIL = 75
+LOCK_FILE = "run.lock"
+LAST_RUN_FILE = "last-run.json"
+LOG_FILE = "run.log"
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+# Kept in last-run.json: enough to see what broke without copying a whole log.
+MAX_ERRORS_KEPT = 50
+_DATE_LINE = re.compile(r'^date:\s*"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})"\s*$', re.MULTILINE)
+
+
+class CrawlNotStarted(RuntimeError):
+    """The spider could not be created (Scrapy logs why)."""
+
+
+class LockHeld(RuntimeError):
+    """Another process holds the run lock; the message names it."""
+
+
+class RunLock:
+    """An exclusive flock on STATE_DIR/run.lock, holding the holder's pid, host and start time.
+
+    The lock file is never removed: removing it would let two runs lock two different files.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            holder = _read_holder(fd)
+            os.close(fd)
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise LockHeld(holder) from None
+            raise
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(holder) + "\n").encode("utf-8"), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # closing the last descriptor drops the flock
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        return f"pid {holder['pid']} on {holder['host']}, started {holder['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder not yet recorded"
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`archiver run`: 0 when the run succeeded, 1 when it failed, 75 when another is active."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    state_dir = Path(settings.get("STATE_DIR"))
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(state_dir / LOCK_FILE)
+        lock.acquire()
+    except LockHeld as held:
+        err.write(f"archiver run: another run is active ({held}); not starting\n")
+        return EX_TEMPFAIL
+    except OSError as error:
+        err.write(f"archiver run: cannot use STATE_DIR {state_dir}: {error.strerror or error}\n")
+        return 1
+    try:
+        return _Run(settings, state_dir, out, err).execute(spider_args)
+    finally:
+        lock.release()
+
+
+class CrawlHandle:
+    """Extension `archiver run` adds to its crawl: the running crawler, so that a crawl stopped
+    at the hard time limit can still be counted."""
+
+    crawler = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        CrawlHandle.crawler = crawler
+        return cls()
+
+
+class _Run:
+    """One locked run: crawl, refresh, judge, record, report; `finish` happens exactly once."""
+
+    def __init__(self, settings, state_dir: Path, out: TextIO, err: TextIO):
+        self.settings = settings
+        self.state_dir = state_dir
+        self.out = out
+        self.err = err
+        self.started = dt.datetime.now().astimezone()
+        self.clock = time.monotonic()
+        time_limit = settings.getfloat("RUN_TIME_LIMIT")
+        self.deadline = self.clock + time_limit if time_limit > 0 else None
+        self._finish_lock = threading.Lock()
+        self._finished = False
+
+    def execute(self, spider_args: dict) -> int:
+        settings = self.settings
+        self.errors = _ErrorCollector()
+        self.file_log = _install_file_log(settings, self.state_dir)
+        logging.root.addHandler(self.errors)
+        settings.set("CLOSESPIDER_TIMEOUT", max(0.0, settings.getfloat("RUN_TIME_LIMIT")), priority="cmdline")
+        settings.set("CLOSESPIDER_ITEMCOUNT", max(0, settings.getint("RUN_ITEM_LIMIT")), priority="cmdline")
+        settings.set("EXTENSIONS", {**settings.getdict("EXTENSIONS"), f"{__name__}.CrawlHandle": 0},
+                     priority="cmdline")
+        logger.info("run started (pid %d), spider arguments %s", os.getpid(), spider_args or "{}")
+        watchdog = self._start_watchdog()
+        try:
+            # As the spider does, but before the crawl starts: a clean failure, not a traceback.
+            ArchiveStore(settings.get("ARCHIVE_DIR")).ensure_writable()
+            counts, finish_reason, crawl_failure = _crawl(settings, spider_args)
+            refresh = _refresh(settings, self.started, self.deadline)
+            problems = run_problems(crawl_failure, counts, refresh, finish_reason,
+                                    discovering=_discovers(spider_args))
+        except (StoreError, CrawlNotStarted) as error:
+            logger.error("%s", error)
+            counts, finish_reason, refresh, problems = None, "not_started", None, [str(error)]
+        except Exception as error:  # the run must still record and say that it failed
+            logger.exception("run crashed")
+            counts, finish_reason, refresh = None, "crashed", None
+            problems = [f"the run crashed: {type(error).__name__}: {error}"]
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+        status = self.finish(counts, refresh, finish_reason, problems)
+        return 1 if status is None else status  # None: the hard stop finished it, as a failure
+
+    def _start_watchdog(self) -> threading.Timer | None:
+        """The hard limit. CLOSESPIDER_TIMEOUT lets in-flight downloads (and retry back-offs)
+        finish; a crawl still running DOWNLOAD_TIMEOUT seconds after the time limit is ended."""
+        if self.deadline is None:
+            return None
+        grace = max(1.0, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        watchdog = threading.Timer(max(0.0, self.deadline - time.monotonic()) + grace, self._hard_stop)
+        watchdog.daemon = True
+        watchdog.start()
+        return watchdog
+
+    def _hard_stop(self) -> None:
+        crawler = CrawlHandle.crawler
+        try:
+            stats = crawler.stats if crawler is not None else None
+        except RuntimeError:  # the crawl had not started
+            stats = None
+        limit = self.settings.getfloat("RUN_TIME_LIMIT")
+        elapsed = time.monotonic() - self.clock
+        problems = [f"the run was still going {elapsed:.0f} s after its {limit:g} s time limit"]
+        if stats is not None and failure_reason(stats):
+            problems.append(failure_reason(stats))
+        status = self.finish(_counts(stats) if stats is not None else None, None, "killed_after_time_limit",
+                             problems)
+        if status is not None:
+            os._exit(status)  # the reactor waits for downloads that may never end: no clean way out
+
+    def finish(self, counts: dict | None, refresh: dict | None, finish_reason: str,
+               problems: list[str]) -> int | None:
+        """Record and report the run; None when it was already finished (by the other thread)."""
+        with self._finish_lock:
+            if self._finished:
+                return None
+            self._finished = True
+            for problem in problems:
+                logger.error("run failed: %s", problem)
+            record = {
+                "started": self.started.isoformat(timespec="seconds"),
+                "ended": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "duration_seconds": round(time.monotonic() - self.clock, 3),
+                "finish_reason": finish_reason,
+                "ok": not problems,
+                "counts": counts,
+                "refresh": refresh,
+                "problems": problems,
+                "errors": list(self.errors.messages),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+            }
+            line = run_summary_line(counts, refresh, finish_reason)
+            logger.info("%s", line)
+            logging.root.removeHandler(self.errors)
+            logging.root.removeHandler(self.file_log)
+            self.file_log.close()
+            _write_json(self.state_dir / LAST_RUN_FILE, record)
+            self.out.write(line + "\n")
+            self.out.flush()
+            for problem in problems:
+                self.err.write(f"archiver run: FAILED: {problem}\n")
+            self.err.flush()
+            return 1 if problems else 0
+
+
+def _crawl(settings, spider_args: dict) -> tuple[dict, str, str | None]:
+    """Run the spider in this process: its counts, why it ended, and why it failed (or None),
+    judged as `scrapy crawl qq` judges it."""
+    from archiver.cli import run_crawl
+
+    crawler = run_crawl(settings, **spider_args)
+    try:
+        stats = crawler.stats
+    except RuntimeError:  # Scrapy has logged why the spider could not start
+        raise CrawlNotStarted("the crawl could not start (see the log)") from None
+    return _counts(stats), stats.get_value("finish_reason") or "unknown", failure_reason(stats)
+
+
+def _counts(stats) -> dict:
+    return run_counts(stats) | {"failed_by_reason": _failures_by_reason(stats)}
+
+
+def _failures_by_reason(stats) -> dict[str, int]:
+    prefix = "qq/failed/"
+    return {key[len(prefix):]: int(value) for key, value in sorted(stats.get_stats().items())
+            if key.startswith(prefix)}
+
+
+def _discovers(spider_args: dict) -> bool:
+    """Whether the crawl discovers articles (feed, sitemap), rather than only fetching given URLs."""
+    discover = spider_args.get("discover")
+    if discover is None:
+        return not spider_args.get("url")
+    return bool(discover.strip(", "))
+
+
+# --- refreshing recent articles ---------------------------------------------------------------------
+
+def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
+                    written_since: float) -> list[ArticleRef]:
+    """Archived articles published within `hours` of `now` (Beijing time, as the files keep it),
+    except those written at or after `written_since` (a time.time(): this run's own)."""
+    cutoff = now.astimezone(BEIJING).replace(tzinfo=None) - dt.timedelta(hours=hours)
+    recent = []
+    for article_id in store.ids():
+        ref = ArticleRef(article_id)
+        # The id carries the publication day: no need to open older files.
+        day = ref.published_date
+        if day is not None and day < cutoff.date() - dt.timedelta(days=1):
+            continue
+        path = store.path_for(ref)
+        try:
+            if path.stat().st_mtime >= written_since:
+                continue
+            with path.open(encoding="utf-8") as handle:
+                head = handle.read(4096)
+        except OSError:
+            continue
+        match = _DATE_LINE.search(head)
+        if not match:
+            continue
+        published = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+        if published >= cutoff:
+            recent.append(ref)
+    return recent
+
+
+def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | None:
+    """Fetch recently published articles again; the counts of what became of them."""
+    hours = settings.getfloat("REFRESH_HOURS")
+    if hours <= 0:
+        return None
+    from archiver.fetch import DELETED, ArticleFetcher
+
+    store = ArchiveStore(settings.get("ARCHIVE_DIR"))
+    refs = recent_articles(store, hours, dt.datetime.now(dt.timezone.utc), started.timestamp())
+    counts = {"checked": 0, "updated": 0, "unchanged": 0, "deleted": 0, "failed": 0, "not_reached": 0}
+    logger.info("refresh: %d archived articles published within %g hours", len(refs), hours)
+    with ArticleFetcher(settings, store=store, deadline=deadline) as fetcher:
+        for index, ref in enumerate(refs):
+            if deadline is not None and time.monotonic() >= deadline:
+                counts["not_reached"] = len(refs) - index
+                logger.warning("refresh: time limit reached, %d articles not checked", len(refs) - index)
+                break
+            result = fetcher.fetch(ref)
+            counts["checked"] += 1
+            if result.status == "unchanged":
+                counts["unchanged"] += 1
+                logger.debug("refresh: %s", result.line())
+            elif result.ok:  # updated (or archived anew, had the file gone meanwhile)
+                counts["updated"] += 1
+                logger.info("refresh: %s", result.line())
+            else:
+                counts["deleted" if result.status == DELETED else "failed"] += 1
+                logger.warning("refresh: %s", result.line())
+    return counts
+
+
+# --- judging and reporting ---------------------------------------------------------------------------
+
+def run_problems(crawl_failure: str | None, counts: dict, refresh: dict | None, finish_reason: str,
+                 discovering: bool) -> list[str]:
+    """Why the run failed, for cron mail or a monitor; empty when it did not.
+
+    `crawl_failure` is the crawl's own verdict (`archiver.extensions.failure_reason`: a feed or
+    sitemap unreadable, the archive unwritable, most pages unreadable); a run also fails when it
+    discovered nothing at all (a feed that never answered before the time limit) or when most
+    refreshed articles could not be fetched or read.
+    """
+    problems = [crawl_failure] if crawl_failure else []
+    if discovering and not counts["discovered"] and not counts["errors"]:
+        problems.append(f"no article was discovered (the crawl ended: {finish_reason})")
+    if refresh and refresh["failed"] >= 2 and refresh["failed"] > refresh["updated"] + refresh["unchanged"]:
+        checked = refresh["failed"] + refresh["updated"] + refresh["unchanged"]
+        problems.append(f"{refresh['failed']} of {checked} refreshed articles could not be fetched or read")
+    return problems
+
+
+def run_summary_line(counts: dict | None, refresh: dict | None, finish_reason: str) -> str:
+    if counts is None:
+        return f"qq-archiver: run {finish_reason}"
+    line = f"{summary_line(counts)} [{finish_reason}]"
+    if refresh is not None:
+        line += (f"; refreshed {refresh['checked']} (updated {refresh['updated']}, unchanged "
+                 f"{refresh['unchanged']}, deleted {refresh['deleted']}, failed {refresh['failed']})")
+    return line
+
+
+class _ErrorCollector(logging.Handler):
+    """Keeps the messages of ERROR records for last-run.json."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.messages) < MAX_ERRORS_KEPT:
+            try:
+                self.messages.append(record.getMessage()[:1000])
+            except Exception:  # a bad log call must not break the run's record
+                self.messages.append(str(record.msg)[:1000])
+
+
+def _install_file_log(settings, state_dir: Path) -> logging.Handler:
+    handler = logging.handlers.RotatingFileHandler(
+        state_dir / LOG_FILE, maxBytes=max(0, settings.getint("LOG_ROTATE_BYTES")),
+        backupCount=max(0, settings.getint("LOG_ROTATE_COUNT")), encoding="utf-8")
+    handler.setLevel(settings.get("RUN_LOG_LEVEL"))
+    handler.setFormatter(logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT")))
+    logging.root.addHandler(handler)
+    # Scrapy does the same when the crawl starts; before that the run's own lines would be lost.
+    logging.root.setLevel(logging.NOTSET)
+    return handler
+
+
+def _write_json(path: Path, record: dict) -> None:
+    """Atomically, like the archive: a reader never sees half a file."""
+    handle, temp_name = tempfile.mkstemp(prefix=".last-run-", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as temp:
+            json.dump(record, temp, ensure_ascii=False, indent=2)
+            temp.write("\n")
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+    except OSError:
+        try:
+            os.unlink(temp_name)
+        except OSError:
+            pass
+        raise

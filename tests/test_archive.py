@@ -1,0 +1,35 @@
+import frontmatter
+
+from archiver.archive import archive_article
+from archiver.ids import ArticleRef
+from archiver.items import Article
+from archiver.store import ArchiveStore, Outcome
+
+REF = ArticleRef("20251120A01ABC00")
+FEED_IMAGE = "https://inews.gtimg.com/om_ls/FEED_640360/0"
+PAGE_IMAGE = "https://inews.gtimg.com/om_bt/PAGE/641"
+
+
+def article(thumbnail: str, from_page: bool) -> Article:
+    return Article(ref=REF, title="标题", date="2025-11-20 08:00:00", body_html="<p>正文</p>",
+                   thumbnail=thumbnail, thumbnail_from_page=from_page)
+
+
+def thumbnail(store: ArchiveStore) -> str:
+    return frontmatter.loads(store.read(REF))["thumbnail"]
+
+
+def test_known_thumbnail_is_kept_over_the_page_image_and_over_none(tmp_path):
+    store = ArchiveStore(tmp_path)
+    assert archive_article(store, article(FEED_IMAGE, from_page=False)) is Outcome.ARCHIVED
+    assert archive_article(store, article(PAGE_IMAGE, from_page=True)) is Outcome.UNCHANGED
+    assert archive_article(store, article("", from_page=True)) is Outcome.UNCHANGED
+    assert thumbnail(store) == FEED_IMAGE
+
+
+def test_a_fresh_feed_thumbnail_replaces_the_known_one(tmp_path):
+    store = ArchiveStore(tmp_path)
+    archive_article(store, article(PAGE_IMAGE, from_page=True))
+    assert thumbnail(store) == PAGE_IMAGE
+    assert archive_article(store, article(FEED_IMAGE, from_page=False)) is Outcome.UPDATED
+    assert thumbnail(store) == FEED_IMAGE
