@@ -4,6 +4,7 @@
     archiver demo                            the real spider against the bundled fixture site
     archiver fetch URL_OR_ID...              fetch these articles now and (re)write their files
     archiver run                             the cron job: a locked, bounded, incremental crawl
+    archiver rebuild [WARC...]               re-render the archive from the WARC captures (no network)
 """
 
 from __future__ import annotations
@@ -116,6 +117,33 @@ def cmd_run(args) -> int:
                    {key: value for key, value in spider_args.items() if value is not None})
 
 
+def cmd_rebuild(args) -> int:
+    from archiver.rebuild import rebuild_archive
+    from archiver.runjob import EX_TEMPFAIL, LOCK_FILE, LockHeld, RunLock
+
+    settings = load_settings(args.settings)
+    state_dir = Path(settings.get("STATE_DIR"))
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        # `archiver run`'s lock: a rebuild and a crawl never write the archive at the same time.
+        with RunLock(state_dir / LOCK_FILE):
+            report = rebuild_archive(settings, args.warc)
+    except LockHeld as held:
+        print(f"archiver rebuild: a run is active ({held}); not starting", file=sys.stderr)
+        return EX_TEMPFAIL
+    except OSError as error:  # StoreError included: the archive or STATE_DIR cannot be written
+        print(f"archiver rebuild: {error}", file=sys.stderr)
+        return 1
+    for article_id, reason in report.failed.items():
+        print(f"archiver rebuild: {article_id} not rebuilt: {reason}", file=sys.stderr)
+    print(report.line())
+    if not report.captures:
+        print("archiver rebuild: no article capture found in "
+              f"{', '.join(args.warc) or 'STATE_DIR/warc'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archiver", description="qq.com news archiver")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_option(run)
     run.set_defaults(func=cmd_run)
 
+    rebuild = commands.add_parser("rebuild", help="re-render every archived article from the WARC captures "
+                                                  "(no network)")
+    rebuild.add_argument("warc", nargs="*", metavar="WARC",
+                         help="WARC files or folders to read (default: STATE_DIR/warc)")
+    _add_settings_option(rebuild)
+    rebuild.set_defaults(func=cmd_rebuild)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,15 @@ class CrawlResult:
     counts: dict[str, int]
 
 
+# Removed when the test session ends.
+_STATE_ROOT = tempfile.TemporaryDirectory(prefix="qq-archiver-test-state-")
+
+
 def crawl_command(server, archive: Path, *spider_args: str, fast: bool = True, **settings: str) -> list[str]:
     """`scrapy crawl qq` pointed at the fixture server by setting overrides alone."""
     overrides = {**server.settings(), **FIXTURE_FEEDS, **(FAST if fast else {}), "ARCHIVE_DIR": str(archive),
+                 # WARC captures (STATE_DIR/warc) of tests not about them: a throwaway folder.
+                 "STATE_DIR": tempfile.mkdtemp(dir=_STATE_ROOT.name),
                  "LOG_LEVEL": "DEBUG", **settings}
     command = [sys.executable, "-m", "scrapy", "crawl", "qq"]
     for name, value in overrides.items():

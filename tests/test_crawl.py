@@ -151,7 +151,8 @@ def test_demo_command_archives_the_fixture_site(tmp_path):
 
     from conftest import REPO
 
-    done = subprocess.run([sys.executable, "-m", "archiver", "demo", "-s", f"ARCHIVE_DIR={tmp_path}"],
+    done = subprocess.run([sys.executable, "-m", "archiver", "demo", "-s", f"ARCHIVE_DIR={tmp_path}",
+                           "-s", f"STATE_DIR={tmp_path / 'state'}"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "archived 7," in done.stdout

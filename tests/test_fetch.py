@@ -139,9 +139,10 @@ def test_retries_are_bounded_in_attempts(capsys, server, archive):
 def test_retries_are_bounded_in_time(capsys, server, archive):
     server.script(page_path(), [Reply(503)] * 20)
     status, lines, _ = fetch(capsys, server, archive, ARTICLE_ID, FETCH_RETRY_ATTEMPTS=20,
-                             RETRY_BACKOFF_BASE=0.2, RETRY_BACKOFF_MAX=0.2, FETCH_RETRY_MAX_SECONDS=0.5)
+                             RETRY_BACKOFF_BASE=0.2, RETRY_BACKOFF_MAX=0.2, FETCH_RETRY_MAX_SECONDS=1.0)
     assert status == 1 and lines[0].startswith(f"failed {ARTICLE_ID} (HTTP 503"), lines
-    assert 2 <= server.count(page_path()) <= 4
+    # waits of 0.1-0.2 s within 1 s: far fewer than the 20 attempts allowed, whatever the load
+    assert 2 <= server.count(page_path()) <= 11
 
 
 @pytest.mark.parametrize("answer", [403, 400])

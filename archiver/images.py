@@ -1,0 +1,202 @@
+"""Images kept with the archive: body images and thumbnails, in the Hugo site's static folder.
+
+    <IMAGES_STATIC_DIR>/<sha1 of the image URL>.<jpg|png|gif|webp|...>
+
+`IMAGES_STATIC_DIR` defaults to `static/qq-images` beside `ARCHIVE_DIR` (a site's `content/`),
+which Hugo serves at `/qq-images/` (`IMAGES_STATIC_URL`). Off by default (`DOWNLOAD_IMAGES`):
+the existing site hot-links Tencent's images.
+
+Tencent's image URLs have no extension, so a file's extension comes from its bytes (or, failing
+that, its Content-Type); a response that is not an image is not kept and its link stays as it
+was. A file's name depends on its URL alone: an image already in the folder is never downloaded
+again, and a rebuild links to it with no network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.media import FileException
+
+from archiver.items import Article
+
+STATIC_SUBDIR = Path("static") / "qq-images"
+TEMP_PREFIX = ".qq-archiver-"
+TEMP_SUFFIX = ".partial"
+_IMG_SRC = re.compile(r"(<img\b[^>]*?\ssrc=\")([^\"]*)(\")", re.IGNORECASE)
+_NAME = re.compile(r"([0-9a-f]{40})\.[a-z0-9]{2,5}")
+# Bytes first: a CDN may label a WebP as JPEG, or any image as application/octet-stream.
+_MAGIC = ((b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png"), (b"GIF87a", ".gif"),
+          (b"GIF89a", ".gif"), (b"BM", ".bmp"), (b"\x00\x00\x01\x00", ".ico"))
+_CONTENT_TYPES = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/pjpeg": ".jpg", "image/png": ".png",
+                  "image/gif": ".gif", "image/webp": ".webp", "image/avif": ".avif", "image/bmp": ".bmp",
+                  "image/svg+xml": ".svg", "image/x-icon": ".ico", "image/vnd.microsoft.icon": ".ico"}
+
+
+class NotAnImage(ValueError):
+    """A downloaded body that is neither recognisably an image nor labelled as one."""
+
+
+def images_dir(settings) -> Path:
+    """IMAGES_STATIC_DIR, or the `static/qq-images` folder beside ARCHIVE_DIR."""
+    configured = settings.get("IMAGES_STATIC_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.path.abspath(settings.get("ARCHIVE_DIR"))).parent / STATIC_SUBDIR
+
+
+def image_extension(body: bytes, content_type: str = "") -> str:
+    """The file extension of an image, from its first bytes or else its Content-Type."""
+    for magic, extension in _MAGIC:
+        if body.startswith(magic):
+            return extension
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return ".webp"
+    if body[4:12] in (b"ftypavif", b"ftypavis"):
+        return ".avif"
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type in _CONTENT_TYPES:
+        return _CONTENT_TYPES[media_type]
+    raise NotAnImage(f"not an image (Content-Type {content_type or 'none'}, "
+                     f"first bytes {body[:8]!r})")
+
+
+def image_key(url: str) -> str:
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()
+
+
+def image_urls(article: Article) -> list[str]:
+    """The http(s) URLs of the body's images and of the thumbnail, each once, in order."""
+    urls = [html.unescape(match.group(2)) for match in _IMG_SRC.finditer(article.body_html)]
+    urls.append(article.thumbnail)
+    return list(dict.fromkeys(url for url in urls if url.startswith(("http://", "https://"))))
+
+
+class ImageFolder:
+    """The images already downloaded (listed once, when the folder is opened) and new ones."""
+
+    def __init__(self, folder: str | os.PathLike, url_prefix: str):
+        self.folder = Path(folder)
+        self.url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
+        self._names: dict[str, str] = {}
+        if self.folder.is_dir():
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
+                        _unlink(entry.path)  # left by a run killed mid-write
+                    elif match := _NAME.fullmatch(entry.name):
+                        self._names[match.group(1)] = entry.name
+
+    @classmethod
+    def from_settings(cls, settings) -> ImageFolder:
+        return cls(images_dir(settings), settings.get("IMAGES_STATIC_URL"))
+
+    def __contains__(self, url: str) -> bool:
+        return image_key(url) in self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def local_url(self, url: str) -> str | None:
+        """The site's link to the downloaded copy of `url`; None when there is none."""
+        name = self._names.get(image_key(url))
+        return self.url_prefix + name if name else None
+
+    def file_name(self, url: str, body: bytes, content_type: str = "") -> str:
+        return image_key(url) + image_extension(body, content_type)
+
+    def save(self, url: str, body: bytes, content_type: str = "") -> str:
+        """Keep a downloaded image (atomically); its file name. Raises NotAnImage."""
+        name = self.file_name(url, body, content_type)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.folder)
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(body)
+            os.chmod(temp_name, 0o644)
+            os.replace(temp_name, self.folder / name)
+        except BaseException:
+            _unlink(temp_name)
+            raise
+        self._names[image_key(url)] = name
+        return name
+
+    def localise(self, article: Article) -> Article:
+        """The article with each downloaded image (and thumbnail) linked to its local copy."""
+
+        def local_src(match: re.Match) -> str:
+            local = self.local_url(html.unescape(match.group(2)))
+            return match.group(1) + html.escape(local) + match.group(3) if local else match.group(0)
+
+        body_html = _IMG_SRC.sub(local_src, article.body_html)
+        thumbnail = (self.local_url(article.thumbnail) if article.thumbnail else None) or article.thumbnail
+        if body_html == article.body_html and thumbnail == article.thumbnail:
+            return article
+        return dataclasses.replace(article, body_html=body_html, thumbnail=thumbnail)
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class ImageDownloadPipeline(FilesPipeline):
+    """Scrapy's media pipeline for an article's images: each one not yet in the folder is
+    downloaded (once per run, whatever the number of articles showing it), kept, and the
+    article's links are rewritten to the local copies before the article is stored.
+
+    A failed download leaves that link hot-linked; the article is archived all the same.
+    """
+
+    def __init__(self, images: ImageFolder, *, crawler):
+        super().__init__(str(images.folder), crawler=crawler)
+        self.images = images
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("DOWNLOAD_IMAGES"):
+            raise NotConfigured("DOWNLOAD_IMAGES is off")
+        return cls(ImageFolder.from_settings(crawler.settings), crawler=crawler)
+
+    def get_media_requests(self, item: Article, info) -> list[Request]:
+        # Images live on Tencent's CDN hosts, not on the spider's allowed domains.
+        return [Request(url, meta={"image_url": url, "allow_offsite": True})
+                for url in image_urls(item) if url not in self.images]
+
+    def media_to_download(self, request, info, *, item=None):
+        return None  # get_media_requests asks only for images not in the folder
+
+    def file_path(self, request, response=None, info=None, *, item=None) -> str:
+        url = request.meta.get("image_url", request.url)
+        if response is None:
+            return image_key(url)
+        try:
+            return self.images.file_name(url, response.body, _content_type(response))
+        except NotAnImage:
+            return image_key(url)
+
+    def file_downloaded(self, response, request, info, *, item=None) -> str:
+        try:
+            self.images.save(request.meta.get("image_url", request.url), response.body,
+                             _content_type(response))
+        except NotAnImage as error:
+            raise FileException(str(error)) from None
+        return hashlib.md5(response.body).hexdigest()  # noqa: S324 (FilesPipeline's checksum)
+
+    def item_completed(self, results, item: Article, info) -> Article:
+        return self.images.localise(item)
+
+
+def _content_type(response) -> str:
+    return (response.headers.get("Content-Type") or b"").decode("latin-1")

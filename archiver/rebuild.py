@@ -1,0 +1,221 @@
+"""`archiver rebuild`: every archived article re-read from the WARC captures, with no network.
+
+Each article page a crawl received is in the WARC files (`archiver/warc.py`) with a metadata
+record naming its id and what discovery knew of it. A rebuild reads them through the same code
+as the spider (`read_article`, then `archive_article` into the `ArchiveStore`), so on an
+unchanged code base it writes the crawl's files byte for byte, and after a fix to the reader it
+updates the files the fix changes.
+
+For each id the newest capture wins: the newest 2xx capture that reads as an archivable article,
+as the crawl stored it (an older file is never replaced by a failed page), with the thumbnail the
+crawl kept through the captures (see `newest_article`). With DOWNLOAD_IMAGES on, links go to the
+images already in the static folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.timeutils import iso_date_to_datetime
+
+from archiver.archive import NotArchivable, archive_article, check_archivable
+from archiver.ids import NotAnArticle, OffSite, ref_from_id
+from archiver.items import Article, Listing
+from archiver.page import PageError, read_article
+from archiver.spiders.qq import endpoint_hosts
+from archiver.store import ArchiveStore, Outcome
+from archiver.warc import ARTICLE_PROFILE, warc_dir
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One captured article response: where it is, and what discovery knew of the article."""
+
+    listing: Listing
+    url: str
+    status: int
+    date: dt.datetime
+    path: Path
+    offset: int
+
+    @property
+    def article_id(self) -> str:
+        return self.listing.ref.article_id
+
+
+@dataclass
+class RebuildReport:
+    files: int = 0
+    captures: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: {outcome.value: 0 for outcome in Outcome})
+    failed: dict[str, str] = field(default_factory=dict)  # id: why no capture could be read
+    damaged: list[str] = field(default_factory=list)  # WARC files that ended early or are not WARC
+
+    @property
+    def articles(self) -> int:
+        return sum(self.outcomes.values()) + len(self.failed)
+
+    @property
+    def changed(self) -> int:
+        return self.outcomes[Outcome.ARCHIVED.value] + self.outcomes[Outcome.UPDATED.value]
+
+    def line(self) -> str:
+        counts = ", ".join(f"{name} {count}" for name, count in self.outcomes.items())
+        return (f"rebuild: {self.articles} articles from {self.captures} captures in {self.files} "
+                f"WARC file{'s' if self.files != 1 else ''}: {counts}, failed {len(self.failed)}; "
+                f"{self.changed} file{'s' if self.changed != 1 else ''} changed")
+
+
+def warc_files(sources: list[str | os.PathLike]) -> list[Path]:
+    """The WARC files named, and those inside the folders named, in name order (oldest run first)."""
+    found: list[Path] = []
+    for source in sources:
+        source = Path(source)
+        if source.is_dir():
+            found += sorted(path for path in source.rglob("*")
+                            if path.is_file() and path.name.endswith((".warc.gz", ".warc")))
+        elif source.is_file():
+            found.append(source)
+    return list(dict.fromkeys(found))
+
+
+def article_captures(files: list[Path], report: RebuildReport | None = None) -> dict[str, list[Capture]]:
+    """Every captured article response, by id, oldest first."""
+    responses: dict[str, tuple] = {}
+    listings: list[tuple[str, Listing]] = []
+    for order, path in enumerate(files):
+        try:
+            with open(path, "rb") as stream:
+                records = ArchiveIterator(stream)
+                for record in records:
+                    headers = record.rec_headers
+                    if record.rec_type == "response" and record.http_headers is not None:
+                        responses[headers.get_header("WARC-Record-ID")] = (
+                            headers.get_header("WARC-Target-URI"),
+                            _status(record.http_headers.get_statuscode()),
+                            iso_date_to_datetime(headers.get_header("WARC-Date")), order, path,
+                            records.get_record_offset())
+                    elif record.rec_type == "metadata" and headers.get_header("WARC-Profile") == ARTICLE_PROFILE:
+                        listing = _listing(record.content_stream().read())
+                        if listing is not None:
+                            listings.append((headers.get_header("WARC-Concurrent-To"), listing))
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as error:
+            # A run killed mid-write leaves a cut last record: what came before it still counts.
+            logger.warning("WARC file %s ends early or is damaged (%s): using the records before that",
+                           path, error)
+            if report is not None:
+                report.damaged.append(str(path))
+    captures: dict[str, list[Capture]] = {}
+    for response_id, listing in listings:
+        found = responses.get(response_id)
+        if found is None:
+            continue
+        url, status, date, order, path, offset = found
+        captures.setdefault(listing.ref.article_id, []).append(
+            (date, order, offset, Capture(listing, url, status, date, path, offset)))
+    return {article_id: [entry[-1] for entry in sorted(entries, key=lambda entry: entry[:3])]
+            for article_id, entries in sorted(captures.items())}
+
+
+def _status(code) -> int:
+    try:
+        return int(code)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _listing(data: bytes) -> Listing | None:
+    try:
+        payload = json.loads(data.decode("utf-8"))
+        fields = payload.get("listing") or {}
+        return Listing(ref=ref_from_id(payload["article_id"]), title=str(fields.get("title", "")),
+                       published=str(fields.get("published", "")),
+                       thumbnail=str(fields.get("thumbnail", "")), source=str(fields.get("source", "url")))
+    except (ValueError, KeyError, TypeError, AttributeError, NotAnArticle) as error:
+        logger.warning("unreadable article metadata record in a WARC file: %s", error)
+        return None
+
+
+def capture_body(capture: Capture) -> bytes:
+    """The HTTP body of a capture, as the crawl's page reader received it."""
+    with open(capture.path, "rb") as stream:
+        stream.seek(capture.offset)
+        record = next(iter(ArchiveIterator(stream)))
+        return record.raw_stream.read()
+
+
+def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset()) -> Article:
+    """The article a capture holds, read and checked as the spider's are; raises PageError or
+    NotArchivable."""
+    article = read_article(capture_body(capture), capture.url, ref=capture.listing.ref,
+                           listing=capture.listing, extra_hosts=extra_hosts)
+    check_archivable(article)
+    return article
+
+
+def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozenset()) -> Article:
+    """The article the newest readable 2xx capture gives, with the thumbnail the crawl would have
+    kept through all the captures: the newest feed listing image, else (`archive_article` then
+    prefers one already in the file) the page's own image of the oldest capture that had one.
+    Raises PageError when no capture can be read."""
+    articles: list[Article] = []
+    problems: list[str] = []
+    for capture in captures:
+        if not 200 <= capture.status < 300:
+            problems.append(f"HTTP {capture.status}")
+            continue
+        try:
+            articles.append(read_capture(capture, extra_hosts))
+        except (PageError, NotArchivable, NotAnArticle, OffSite) as error:
+            problems.append(str(error))
+        except Exception as error:  # as in the spider: one bad page is a failed capture, not the end
+            logger.exception("cannot read the capture of %s from %s", capture.article_id, capture.path)
+            problems.append(f"{type(error).__name__}: {error}")
+    if not articles:
+        raise PageError(problems[-1] if problems else "no capture")
+    listed = next((article.thumbnail for article in reversed(articles)
+                   if article.thumbnail and not article.thumbnail_from_page), "")
+    if listed:
+        return dataclasses.replace(articles[-1], thumbnail=listed, thumbnail_from_page=False)
+    from_page = next((article.thumbnail for article in articles if article.thumbnail), "")
+    return dataclasses.replace(articles[-1], thumbnail=from_page, thumbnail_from_page=True)
+
+
+def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) -> RebuildReport:
+    """Re-render every article captured in `sources` (default: STATE_DIR/warc) into ARCHIVE_DIR.
+
+    Raises StoreError when the archive cannot be written.
+    """
+    report = RebuildReport()
+    files = warc_files(sources if sources else [warc_dir(settings)])
+    report.files = len(files)
+    captures = article_captures(files, report)
+    report.captures = sum(len(entries) for entries in captures.values())
+    store = ArchiveStore(settings.get("ARCHIVE_DIR"))
+    extra_hosts = endpoint_hosts(settings)
+    images = None
+    if settings.getbool("DOWNLOAD_IMAGES"):
+        from archiver.images import ImageFolder
+
+        images = ImageFolder.from_settings(settings)
+    for article_id, entries in captures.items():
+        try:
+            article = newest_article(entries, extra_hosts)
+        except PageError as error:
+            report.failed[article_id] = str(error)
+            continue
+        if images is not None:
+            article = images.localise(article)
+        outcome = archive_article(store, article)
+        report.outcomes[outcome.value] += 1
+    return report

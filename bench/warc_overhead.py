@@ -1,0 +1,96 @@
+"""What WARC capture costs a crawl: `scrapy crawl qq` with WARC_ENABLED on and off, same pages.
+
+    .venv/bin/python bench/warc_overhead.py                   # 1,000 generated articles, 3 runs each
+    .venv/bin/python bench/warc_overhead.py --articles 2000 --repeat 5
+
+Generates the benchmark's fixture site (bench/generate.py), serves it on localhost, and crawls
+it (`-a discover=sitemap`, politeness off as in bench/run.py) into an empty archive, alternating
+capture off and on. CPU is user+sys seconds of the crawl process (the least of the runs: other
+work on the machine only adds); wall seconds are shown too. On a shared machine those totals
+vary by more than the capture costs, so the runs with capture on also count the CPU time spent
+inside the capture middleware itself (bench/timed_capture.py, `time.thread_time()`), and the
+overhead is also given as that time over the rest of the crawl's CPU. The live crawl waits
+DOWNLOAD_DELAY between requests: there the capture's share of the wall time is far smaller still.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+
+from archiver.demo.server import FixtureServer  # noqa: E402
+from archiver.settings import DOWNLOADER_MIDDLEWARES  # noqa: E402
+from generate import generate_site  # noqa: E402
+from run import FAST, measure, scrapy_argv, show  # noqa: E402
+
+
+def crawl_once(server: FixtureServer, work: Path, articles: int, warc: bool) -> dict:
+    archive, state, log_file = work / "archive", work / "state", work / f"crawl-warc-{warc}.log"
+    shutil.rmtree(archive, ignore_errors=True)
+    shutil.rmtree(state, ignore_errors=True)
+    log_file.unlink(missing_ok=True)
+    settings = {"ARCHIVE_DIR": str(archive), "STATE_DIR": str(state), **server.settings(), **FAST,
+                "WARC_ENABLED": str(warc), "LOG_FILE": str(log_file)}
+    if warc:
+        middlewares = {**DOWNLOADER_MIDDLEWARES, "archiver.warc.WarcCaptureMiddleware": None,
+                       "timed_capture.TimedWarcCapture": DOWNLOADER_MIDDLEWARES["archiver.warc.WarcCaptureMiddleware"]}
+        settings["DOWNLOADER_MIDDLEWARES"] = json.dumps(middlewares)
+    argv = scrapy_argv("crawl", "qq", "-a", "discover=sitemap", settings=settings)
+    result = measure(argv, log_file)
+    archived = len(list((archive / "zh-CN" / "news" / "qq").glob("*.md")))
+    if result.returncode != 0 or archived != articles:
+        sys.exit(f"bench: the crawl archived {archived} of {articles} articles; see {log_file}")
+    warc_bytes = sum(path.stat().st_size for path in (state / "warc").glob("*.warc.gz")) if warc else 0
+    timed = re.search(r"'warc/cpu_seconds': ([0-9.e-]+)", log_file.read_text(encoding="utf-8", errors="replace"))
+    if warc and not timed:
+        sys.exit(f"bench: no warc/cpu_seconds in the crawl's stats; see {log_file}")
+    return {"argv": show(argv), "cpu": result.cpu, "wall": result.wall, "warc_bytes": warc_bytes,
+            "capture_cpu": float(timed.group(1)) if timed else 0.0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="crawls with capture on, and off (default 3)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    # The crawl subprocess imports bench/timed_capture.py.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), os.environ.get("PYTHONPATH")]))
+    with tempfile.TemporaryDirectory(prefix="qq-warc-bench-") as folder:
+        work = Path(folder)
+        site = work / "site"
+        generate_site(site, args.articles, args.seed)
+        site_bytes = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
+        runs: dict[bool, list[dict]] = {False: [], True: []}
+        with FixtureServer(site) as server:
+            for _ in range(args.repeat):
+                for warc in (False, True):
+                    runs[warc].append(crawl_once(server, work, args.articles, warc))
+    off = min(runs[False], key=lambda run: run["cpu"])
+    on = min(runs[True], key=lambda run: run["cpu"])
+    print(f"{args.articles} articles, {site_bytes / 1e6:.1f} MB of pages; least of {args.repeat} runs each")
+    print(f"  WARC off: CPU {off['cpu']:.2f} s, wall {off['wall']:.2f} s")
+    print(f"  WARC on:  CPU {on['cpu']:.2f} s, wall {on['wall']:.2f} s, {on['warc_bytes'] / 1e6:.1f} MB of WARC")
+    print(f"  capture overhead: CPU {100 * (on['cpu'] / off['cpu'] - 1):+.1f} %, "
+          f"wall {100 * (on['wall'] / off['wall'] - 1):+.1f} % (least CPU on vs least CPU off)")
+    shares = sorted(run["capture_cpu"] / (run["cpu"] - run["capture_cpu"]) for run in runs[True])
+    inside = ", ".join(f"{run['capture_cpu']:.2f} s" for run in runs[True])
+    print(f"  CPU inside the capture middleware: {inside}; "
+          f"over the rest of the crawl's CPU: median {100 * shares[len(shares) // 2]:.1f} %, "
+          f"highest {100 * shares[-1]:.1f} %")
+    print(f"  command: {on['argv']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

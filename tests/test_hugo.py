@@ -1,0 +1,93 @@
+"""A real Hugo build of an archive the crawl wrote: Debian's `hugo` (installed by .ci/run)."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+
+import frontmatter
+import pytest
+
+from archiver.demo.server import FixtureServer
+from crawling import archived_files, crawl
+
+HUGO = shutil.which("hugo")
+pytestmark = pytest.mark.skipif(
+    HUGO is None, reason="hugo is not installed (Debian package `hugo`: `apt-get install -y hugo`; .ci/run "
+                         "installs it)")
+
+DATE_FORMAT = "2006-01-02 15:04:05"
+# A minimal multilingual site as the existing one is set up. Hugo keys languages in lowercase; Debian's
+# Hugo (0.111) builds no page at all when defaultContentLanguage is spelled `zh-CN`.
+CONFIG = f"""\
+baseURL = "http://example.org/"
+title = "qq-archiver Hugo check"
+defaultContentLanguage = "zh-cn"
+timeZone = "Asia/Shanghai"
+disableKinds = ["RSS", "sitemap", "robotsTXT", "taxonomy", "term"]
+
+[params]
+dateformat = "{DATE_FORMAT}"
+
+[languages.zh-CN]
+languageName = "中文"
+weight = 1
+
+[languages.en]
+languageName = "English"
+weight = 2
+"""
+SINGLE = """\
+<!DOCTYPE html>
+<html lang="{{ .Site.Language.Lang }}"><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
+<body><h1 class="title">{{ .Title }}</h1>
+<time class="date" data-zone="{{ .Date.Format "-0700" }}">{{ .Date.Format .Site.Params.dateformat }}</time>
+<div class="content">{{ .Content }}</div></body></html>
+"""
+LIST = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
+<body><ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul></body></html>
+"""
+_SENTENCE = re.compile(r"[\u4e00-\u9fff，、：；0-9A-Za-z]{8,}")
+
+
+def body_sentence(markdown: str) -> str:
+    """The longest run of plain text in the body: no markup, nothing Hugo's typographer changes."""
+    lines = [line for line in markdown.splitlines() if line and not line.startswith(("!", "[", "-", "="))]
+    return max((match for line in lines for match in _SENTENCE.findall(line)), key=len)
+
+
+def test_hugo_builds_the_archive_and_shows_each_article(tmp_path):
+    site = tmp_path / "site"
+    with FixtureServer() as server:
+        legacy = server.url("/finance/a/20180923/000843.htm")
+        result = crawl(server, site / "content", "discover=feed,sitemap", f"url={legacy}",
+                       STATE_DIR=str(tmp_path / "state"))
+    articles = archived_files(site / "content")
+    assert result.counts["archived"] == len(articles) == 7, result.log[-3000:]
+    (site / "layouts" / "_default").mkdir(parents=True)
+    (site / "hugo.toml").write_text(CONFIG, encoding="utf-8")
+    (site / "layouts" / "_default" / "single.html").write_text(SINGLE, encoding="utf-8")
+    (site / "layouts" / "_default" / "list.html").write_text(LIST, encoding="utf-8")
+
+    done = subprocess.run([HUGO, "--source", str(site), "--destination", str(tmp_path / "public"),
+                           "--cacheDir", str(tmp_path / "hugo-cache")],
+                          capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "ERROR" not in output, output
+
+    pages = {path.parent.name.split(".")[0]: path for path in (tmp_path / "public").rglob("index.html")}
+    for article_id, source in articles.items():
+        post = frontmatter.load(source)
+        page = pages.get(article_id.lower())
+        assert page is not None, f"no page for {article_id} among {sorted(pages)}\n{output}"
+        shown = html.unescape(page.read_text(encoding="utf-8"))
+        assert f'<h1 class="title">{post["title"]}</h1>' in shown, article_id
+        # the front matter's Beijing time, shown as it is written, in Asia/Shanghai
+        assert f'<time class="date" data-zone="+0800">{post["date"]}</time>' in shown, article_id
+        sentence = body_sentence(post.content)
+        assert sentence in shown, f"{article_id}: {sentence!r} not on its page"

@@ -1,0 +1,183 @@
+"""Raw capture: the WARC files a crawl writes (archiver/warc.py)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.demo.server import FixtureServer, Reply
+from archiver.ids import ref_from_id
+from archiver.items import Listing
+from archiver.warc import ARTICLE_PROFILE, Exchange, WarcFileWriter
+from crawling import archived_files, crawl
+
+FEED_IDS = {"20250212A03JWP00", "20251120A01ABC00", "20251121A02DEF00", "20191105A0GHIJ00",
+            "20251122A03KLM00", "20251123A04NOP00"}
+
+
+@pytest.fixture
+def server():
+    with FixtureServer() as running:
+        yield running
+
+
+def read_records(path: Path) -> list[dict]:
+    """Every record of a WARC file as plain values; digests are checked on the way."""
+    records = []
+    with open(path, "rb") as stream:
+        for record in ArchiveIterator(stream, check_digests="raise"):
+            headers = record.rec_headers
+            records.append({
+                "type": record.rec_type,
+                "id": headers.get_header("WARC-Record-ID"),
+                "uri": headers.get_header("WARC-Target-URI"),
+                "date": headers.get_header("WARC-Date"),
+                "concurrent_to": headers.get_header("WARC-Concurrent-To"),
+                "profile": headers.get_header("WARC-Profile"),
+                "content_type": headers.get_header("Content-Type"),
+                "http": record.http_headers,
+                "body": record.raw_stream.read(),
+            })
+    return records
+
+
+def exchange(url: str, body: bytes = b"<html>page</html>", status: int = 200) -> Exchange:
+    return Exchange(url=url, method="GET", request_headers=[("User-Agent", "test")], request_body=b"",
+                    status=status, response_headers=[("Content-Type", "text/html"),
+                                                     ("Transfer-Encoding", "chunked")], body=body)
+
+
+def test_writer_links_request_and_metadata_records_to_their_response(tmp_path):
+    listing = Listing(ref=ref_from_id("20250212A03JWP00"), title="标题", published="2025-02-12 11:09:17",
+                      thumbnail="https://inews.gtimg.com/x/0", source="feed")
+    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+        writer.write_exchange(exchange("http://127.0.0.1:1/rain/a/20250212A03JWP00", "正文".encode()), listing)
+        writer.write_exchange(Exchange("http://127.0.0.1:1/web_feed/getPCList", "POST",
+                                       [("Content-Type", "application/json")], b'{"flush_num":1}', 567, [], b""))
+    [path] = writer.paths
+    assert path.name.startswith("qq-") and path.name.endswith("-00000.warc.gz")
+    records = read_records(path)
+    assert [record["type"] for record in records] == ["warcinfo", "response", "request", "metadata",
+                                                      "response", "request"]
+    info, page, page_request, metadata, feed, feed_request = records
+    assert b"decoded" in info["body"]
+    assert page["http"].get_statuscode() == "200"
+    assert page["http"].get_header("Transfer-Encoding") is None
+    assert page["http"].get_header("Content-Length") == str(len("正文".encode()))
+    assert page["body"] == "正文".encode()
+    assert page_request["concurrent_to"] == page["id"] == metadata["concurrent_to"]
+    assert page_request["date"] == page["date"] and page_request["uri"] == page["uri"]
+    assert page_request["http"].protocol == "GET"
+    assert page_request["http"].get_header("Host") == "127.0.0.1:1"
+    assert metadata["profile"] == ARTICLE_PROFILE and metadata["content_type"] == "application/json"
+    assert json.loads(metadata["body"]) == {"article_id": "20250212A03JWP00", "listing": {
+        "title": "标题", "published": "2025-02-12 11:09:17", "thumbnail": "https://inews.gtimg.com/x/0",
+        "source": "feed"}}
+    assert feed["http"].get_statuscode() == "567"
+    assert feed_request["http"].protocol == "POST" and feed_request["body"] == b'{"flush_num":1}'
+    assert feed_request["http"].get_header("Content-Length") == "15"
+
+
+def test_writer_rolls_over_at_the_size_limit_without_splitting_records(tmp_path):
+    body = random.Random(6).randbytes(10_000)  # does not compress: each exchange adds ~10 kB
+    with WarcFileWriter(tmp_path, 25_000) as writer:
+        for number in range(7):
+            writer.write_exchange(exchange(f"http://127.0.0.1:1/rain/a/2025021{number}A03JWP00", body))
+    assert len(writer.paths) >= 3
+    assert [path.name[-14:] for path in writer.paths] == [f"-{n:05d}.warc.gz" for n in range(len(writer.paths))]
+    responses = 0
+    for path in writer.paths:
+        records = read_records(path)
+        assert records[0]["type"] == "warcinfo"
+        assert path.stat().st_size < 25_000 + 12_000, path
+        responses += sum(record["type"] == "response" for record in records)
+    assert responses == 7
+
+
+def test_crawl_captures_every_response_with_its_request(server, tmp_path):
+    state = tmp_path / "state"
+    result = crawl(server, tmp_path / "archive", "since=2019-06-01", STATE_DIR=str(state))
+    assert result.returncode == 0, result.log[-3000:]
+    [path] = sorted((state / "warc").iterdir())
+    records = read_records(path)
+    responses = {record["id"]: record for record in records if record["type"] == "response"}
+    requests = [record for record in records if record["type"] == "request"]
+    # one response record per request the server answered, and one request record per response
+    assert len(responses) == len(server.requests) == len(requests)
+    assert {record["concurrent_to"] for record in requests} == set(responses)
+    served = sorted(record.path for record in server.requests)
+    assert sorted("/" + record["uri"].split("/", 3)[3] for record in responses.values()) == served
+
+    feed_bodies = [json.loads(record["body"]) for record in requests if record["http"].protocol == "POST"]
+    assert sorted((body["channel_id"], body["flush_num"]) for body in feed_bodies) == [
+        ("news_news_finance", 1), ("news_news_finance", 2), ("news_news_tech", 1), ("news_news_tech", 2)]
+    feed_answers = [record for record in responses.values() if record["uri"].endswith("/getPCList")]
+    assert all(json.loads(record["body"])["ret"] == 0 for record in feed_answers)
+
+    metadata = {json.loads(record["body"])["article_id"]: record for record in records
+                if record["type"] == "metadata"}
+    assert set(metadata) == FEED_IDS  # the old item was skipped before fetching: never captured
+    for article_id, record in metadata.items():
+        page = responses[record["concurrent_to"]]
+        assert page["uri"].endswith(f"/rain/a/{article_id}")
+        assert page["body"] == (server.site_dir / "pages" / f"{article_id}.html").read_bytes(), article_id
+        assert int(page["http"].get_header("Content-Length")) == len(page["body"])
+    golden = json.loads(metadata["20250212A03JWP00"]["body"])["listing"]
+    assert golden["published"] == "2025-02-12 11:09:17" and golden["thumbnail"].endswith("_640360/0")
+
+
+def test_gzipped_page_is_recorded_as_the_reader_saw_it(server, tmp_path):
+    page = (server.site_dir / "pages" / "20251120A01ABC00.html").read_bytes()
+    server.script("/rain/a/20251120A01ABC00", [Reply(body=gzip.compress(page), headers={
+        "Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"})])
+    state = tmp_path / "state"
+    result = crawl(server, tmp_path / "archive", "url=20251120A01ABC00", STATE_DIR=str(state))
+    assert result.counts["archived"] == 1, result.log[-3000:]
+    [path] = sorted((state / "warc").iterdir())
+    [record] = [record for record in read_records(path)
+                if record["type"] == "response" and record["uri"].endswith("/rain/a/20251120A01ABC00")]
+    assert record["body"] == page
+    assert record["http"].get_header("Content-Encoding") is None
+    assert record["http"].get_header("Content-Length") == str(len(page))
+
+
+def test_capture_can_be_turned_off(server, tmp_path):
+    state = tmp_path / "state"
+    result = crawl(server, tmp_path / "archive", "url=20251120A01ABC00", STATE_DIR=str(state),
+                   WARC_ENABLED="False")
+    assert result.counts["archived"] == 1
+    assert sorted(archived_files(tmp_path / "archive")) == ["20251120A01ABC00"]
+    assert not (state / "warc").exists()
+
+
+def test_an_unwritable_capture_folder_does_not_stop_the_crawl(server, tmp_path):
+    state = tmp_path / "state"
+    state.write_text("a file where the folder should be", encoding="utf-8")
+    result = crawl(server, tmp_path / "archive", "url=20251120A01ABC00", STATE_DIR=str(state))
+    assert result.counts["archived"] == 1
+    assert "cannot write the WARC capture" in result.log
+
+
+def test_a_requests_download_is_captured_the_same_way(server, tmp_path):
+    """`archiver fetch` downloads with requests: its responses go to the same WARC files."""
+    import requests
+
+    from archiver.cli import load_settings
+    from archiver.warc import exchange_from_requests, open_capture
+
+    settings = load_settings({"STATE_DIR": str(tmp_path / "state")})
+    url = server.url("/rain/a/20251120A01ABC00")
+    with requests.get(url, headers={"User-Agent": "test"}, stream=True, timeout=10) as response:
+        body = b"".join(response.iter_content(65536))
+    with open_capture(settings) as writer:
+        writer.write_exchange(exchange_from_requests(response, body), Listing(ref=ref_from_id("20251120A01ABC00")))
+    records = read_records(writer.paths[0])
+    assert [record["type"] for record in records] == ["warcinfo", "response", "request", "metadata"]
+    assert records[1]["body"] == body == (server.site_dir / "pages" / "20251120A01ABC00.html").read_bytes()
+    assert records[2]["http"].get_header("User-Agent") == "test"
+    assert open_capture(load_settings({"WARC_ENABLED": "False"})) is None
