@@ -25,10 +25,12 @@ from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_any
 
 from archiver.archive import NotArchivable, archive_article, check_archivable, with_known_thumbnail
 from archiver.ids import ArticleRef, NotAnArticle, OffSite, parse_article_ref
+from archiver.items import Listing
 from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, redirect_target
 from archiver.render import render_document
 from archiver.spiders.qq import endpoint_hosts
 from archiver.store import ArchiveStore, StoreError
+from archiver.warc import Exchange, exchange_from_requests, open_capture
 
 GONE_STATUSES = (404, 410)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -57,6 +59,7 @@ class PageResponse:
     url: str
     status: int
     body: bytes
+    exchange: Exchange | None = None  # for the WARC capture, when it is on
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class ArticleFetcher:
         self.delay = settings.getfloat("DOWNLOAD_DELAY")
         self.delay_jitter = _delay_jitter(settings)
         self._last_fetch: float | None = None
+        # Raw capture, as the crawl's: `archiver rebuild` can re-read what fetch received too.
+        self.capture = open_capture(settings)
         self.session = requests.Session()
         # requests would otherwise read proxies and .netrc from the environment; Scrapy's
         # settings are the only configuration here.
@@ -113,6 +118,8 @@ class ArticleFetcher:
 
     def close(self) -> None:
         self.session.close()
+        if self.capture is not None:
+            self.capture.close()
 
     def __enter__(self) -> ArticleFetcher:
         return self
@@ -132,6 +139,8 @@ class ArticleFetcher:
             return self._deleted(ref, error)
         except FetchError as error:
             return FetchResult(label, FAILED, str(error))
+        if self.capture is not None and response.exchange is not None:
+            self.capture.write_exchange(response.exchange, Listing(ref=ref, source="fetch"))
         try:
             article = read_article(response.body, response.url, ref=ref, extra_hosts=self.extra_hosts)
         except ArticleGone as error:
@@ -215,7 +224,9 @@ class ArticleFetcher:
                     raise TemporaryFailure(f"HTTP {status}")
                 if not 200 <= status < 300:
                     raise FetchError(f"HTTP {status} from {url}")
-                return PageResponse(url=url, status=status, body=self._read_body(url, response))
+                body = self._read_body(url, response)
+                exchange = exchange_from_requests(response, body) if self.capture is not None else None
+                return PageResponse(url=url, status=status, body=body, exchange=exchange)
         raise FetchError(f"more than {self.max_redirects} redirects from {url}")
 
     def _redirect_target(self, url: str, location: str) -> str:

@@ -66,7 +66,8 @@ def archive(tmp_path) -> Path:
 
 def overrides(server: FixtureServer, archive: Path, **extra) -> list[str]:
     """`-s` options pointing `archiver fetch` at the fixture server, with quick retries."""
-    values = dict(server.settings(), ARCHIVE_DIR=str(archive), DOWNLOAD_DELAY=0, DOWNLOAD_TIMEOUT=2,
+    values = dict(server.settings(), ARCHIVE_DIR=str(archive), STATE_DIR=str(archive.parent / "state"),
+                  DOWNLOAD_DELAY=0, DOWNLOAD_TIMEOUT=2,
                   RETRY_BACKOFF_BASE=0.01, RETRY_BACKOFF_MAX=0.05, FETCH_RETRY_ATTEMPTS=5,
                   FETCH_RETRY_MAX_SECONDS=10)
     values.update(extra)
@@ -303,8 +304,8 @@ def test_requests_carry_the_spider_headers(capsys, server, archive):
 
 
 def test_articles_are_paced_by_download_delay(server, archive):
-    settings = load_settings(dict(server.settings(), ARCHIVE_DIR=str(archive), DOWNLOAD_DELAY=0.3,
-                                  DOWNLOAD_DELAY_JITTER=0))
+    settings = load_settings(dict(server.settings(), ARCHIVE_DIR=str(archive), STATE_DIR=str(archive.parent / "state"),
+                                  DOWNLOAD_DELAY=0.3, DOWNLOAD_DELAY_JITTER=0))
     with ArticleFetcher(settings) as fetcher:
         fetcher.fetch(ArticleRef(ARTICLE_ID))
         fetcher.fetch(ArticleRef(OTHER_ID))
@@ -338,3 +339,13 @@ def test_an_unwritable_archive_fails_before_any_request(capsys, server, tmp_path
     captured = capsys.readouterr()
     assert status == 1 and "cannot be written" in captured.err
     assert server.count("/") == 0
+
+
+def test_fetched_pages_are_captured_for_rebuild(capsys, server, archive, tmp_path):
+    from archiver.rebuild import rebuild_archive
+
+    assert fetch(capsys, server, archive, ARTICLE_ID)[0] == 0
+    fresh = tmp_path / "rebuilt"
+    report = rebuild_archive(load_settings({"ARCHIVE_DIR": str(fresh), "STATE_DIR": str(archive.parent / "state")}), [])
+    assert report.captures >= 1
+    assert article_file(fresh).read_bytes() == article_file(archive).read_bytes()
