@@ -10,6 +10,7 @@ from trafilatura for any page whose layout none of them fits.
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import json
 import re
@@ -41,6 +42,9 @@ _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input"
 _DROP_CLASSES = ("comps-contentify-wrap", "article-status", "mbArticleShareBtn", "rv-root-v2",
                  "share", "share-list", "qqcom-follow-button", "statement")
 _DROP_IDS = ("Status", "Comment", "Recomend", "ArticleAuthor", "backqqcom")
+_DROP_CLASS_SET = frozenset(_DROP_CLASSES)
+# What separates class names, as XPath's normalize-space sees it.
+_CLASS_SEPARATOR = re.compile(r"[ \t\r\n]+")
 _HIDDEN_STYLE = re.compile(r"(display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
 _INLINE_TAGS = frozenset(("a", "span", "strong", "b", "em", "i", "u", "font", "img", "br", "sup", "sub", "code"))
 _SOURCE_LINE_BREAK = re.compile(r"[ \t\r\n]*\n[ \t\r\n]*")
@@ -65,9 +69,20 @@ class EmptyArticle(PageError):
 class _Page:
     html: str
     url: str
-    doc: lxml.html.HtmlElement
     data: dict = field(default_factory=dict)
     article_info: dict = field(default_factory=dict)
+    _doc: lxml.html.HtmlElement | None = field(default=None, repr=False)
+
+    @property
+    def doc(self) -> lxml.html.HtmlElement:
+        """The whole page parsed, on first use: a page whose `window.DATA` gives the title, the
+        date, the account and the body is never parsed whole (that parse is most of its cost)."""
+        if self._doc is None:
+            try:
+                self._doc = lxml.html.document_fromstring(self.html)
+            except (lxml.etree.ParserError, ValueError) as error:
+                raise EmptyArticle(f"the page is not HTML ({error})") from None
+        return self._doc
 
 
 def redirect_target(url: str, location: str, extra_hosts: frozenset[str] = frozenset()) -> str:
@@ -125,12 +140,7 @@ def _parse(body: bytes | str, url: str) -> _Page:
     html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
     if not html.strip():
         raise EmptyArticle("the page is empty")
-    try:
-        doc = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError) as error:
-        raise EmptyArticle(f"the page is not HTML ({error})") from None
-    return _Page(html=html, url=url, doc=doc, data=_window_data(html),
-                 article_info=_article_info(html))
+    return _Page(html=html, url=url, data=_window_data(html), article_info=_article_info(html))
 
 
 def _ref_of(page: _Page, extra_hosts: frozenset[str]) -> ArticleRef:
@@ -191,15 +201,20 @@ def read_title(page: _Page) -> str:
 
 
 def read_date(page: _Page) -> str:
-    candidates = [page.data.get("pubtime"), page.data.get("pubTime"), page.article_info.get("pubtime")]
-    candidates += page.doc.xpath("//meta[@name='apub:time']/@content")
-    candidates += [span.text_content() for span in page.doc.xpath(
-        "//*[contains(@class,'media-meta')]/span[1] | //*[contains(@class,'pubTime')]")]
-    for candidate in candidates:
+    for candidate in _date_candidates(page):
         date = normalise_date(candidate)
         if date:
             return date
     return ""
+
+
+def _date_candidates(page: _Page):
+    """Where the page may give its date, best first; the page is searched only when the
+    scripts' data gives none (searching it costs more than the rest of reading the date)."""
+    yield from (page.data.get("pubtime"), page.data.get("pubTime"), page.article_info.get("pubtime"))
+    yield from page.doc.xpath("//meta[@name='apub:time']/@content")
+    for span in page.doc.xpath("//*[contains(@class,'media-meta')]/span[1] | //*[contains(@class,'pubTime')]"):
+        yield span.text_content()
 
 
 def normalise_date(text) -> str:
@@ -262,8 +277,8 @@ def _from_origin_content(page: _Page):
         info = attributes.get(match.group(1)) if isinstance(attributes, dict) else None
         if not isinstance(info, dict):
             return ""
-        src = next((info[key] for key in ("origUrl", "imgurl0", "bigOrigUrl", "compressUrl", "url")
-                    if isinstance(info.get(key), str) and info[key]), "")
+        src = next(filter(None, (_image_url(info.get(key)) for key in
+                                 ("origUrl", "imgurl0", "bigOrigUrl", "compressUrl", "url", "imgurl"))), "")
         if not src:
             return ""
         alt = info.get("desc") if isinstance(info.get("desc"), str) else ""
@@ -272,17 +287,28 @@ def _from_origin_content(page: _Page):
     return lxml.html.fragment_fromstring(_IMG_PLACEHOLDER.sub(image, text), create_parent="div")
 
 
+def _image_url(value) -> str:
+    """An image URL as `originAttribute` gives it: a string, or an object holding one."""
+    if isinstance(value, dict):
+        value = value.get("imgurl") or value.get("url")
+    return value.strip() if isinstance(value, str) and value.strip().startswith(("http", "//")) else ""
+
+
 def _first(page: _Page, xpath: str):
     found = page.doc.xpath(xpath)
     return found[0] if found else None
 
 
+# Each class test starts with a plain `contains(@class, ...)`: it turns away almost every
+# element before the costly token test (normalize-space and concat) runs.
 def _from_rich_media(page: _Page):
-    return _first(page, "//div[contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
+    return _first(page, "//div[contains(@class, 'rich_media_content') and "
+                        "contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
 
 
 def _from_content_wrap(page: _Page):
-    wrap = _first(page, "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-content-wrap ')]")
+    wrap = _first(page, "//*[contains(@class, 'article-content-wrap') and "
+                        "contains(concat(' ', normalize-space(@class), ' '), ' article-content-wrap ')]")
     if wrap is None:
         return None
     for paragraph in wrap.xpath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' qnt-p ')]"):
@@ -291,7 +317,8 @@ def _from_content_wrap(page: _Page):
 
 
 def _from_one_p(page: _Page):
-    paragraphs = page.doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' one-p ')]")
+    paragraphs = page.doc.xpath("//p[contains(@class, 'one-p') and "
+                                "contains(concat(' ', normalize-space(@class), ' '), ' one-p ')]")
     if not paragraphs:
         return None
     container = lxml.html.Element("div")
@@ -361,10 +388,7 @@ def _clean(container, base_url: str) -> str:
         _remove(element)
     for element in container.xpath(" | ".join(f".//{tag}" for tag in _DROP_TAGS)):
         _remove(element)
-    class_test = " or ".join(f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-                             for name in _DROP_CLASSES)
-    id_test = " or ".join(f"@id='{name}'" for name in _DROP_IDS)
-    for element in container.xpath(f".//*[{class_test} or {id_test}]"):
+    for element in _marked_boilerplate(container):
         _remove(element)
     for element in container.xpath(".//*[@style or @hidden]"):
         if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
@@ -400,6 +424,20 @@ def _clean(container, base_url: str) -> str:
     parts = [container.text or ""] if container.text and container.text.strip() else []
     parts += [lxml.html.tostring(child, encoding="unicode") for child in container]
     return "".join(parts).strip()
+
+
+def _marked_boilerplate(container) -> list:
+    """The descendants with a class in _DROP_CLASSES or an id in _DROP_IDS, in document order.
+    A loop, not an XPath class test: that test costs more than the rest of the cleaning."""
+    marked = []
+    for element in container.iterdescendants():
+        if not isinstance(element.tag, str):
+            continue
+        classes = element.get("class")
+        if element.get("id") in _DROP_IDS or (
+                classes and not _DROP_CLASS_SET.isdisjoint(_CLASS_SEPARATOR.split(classes))):
+            marked.append(element)
+    return marked
 
 
 def _join_source_lines(container) -> None:
@@ -448,6 +486,8 @@ def _remove(element, strip_brackets: bool = False) -> None:
     parent.remove(element)
 
 
+# read_body checks the body it found has text, and read_article checks again: one parse.
+@functools.lru_cache(maxsize=16)
 def _text_of(body_html: str) -> str:
     if not body_html:
         return ""

@@ -7,10 +7,11 @@ with them.
 
 from __future__ import annotations
 
+import functools
 import re
-import unicodedata
 
 import lxml.html
+from bs4 import Tag
 from markdownify import MarkdownConverter
 
 from archiver.items import Article
@@ -50,11 +51,29 @@ widgets:
 # written as escapes, so any string loads back to exactly itself.
 _YAML_UNSAFE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\t]")
+# The characters of Unicode categories Cc and Cs, which titles drop: fixed ranges in every version.
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+class _Tag(Tag):
+    """bs4's Tag; `find_parent(name)`, which markdownify asks of every element (is it inside a
+    <pre>?), walks up the tree instead of building bs4's general matcher each time."""
+
+    def find_parent(self, name=None, attrs=None, **kwargs):
+        if not isinstance(name, str) or attrs or kwargs:
+            return super().find_parent(name, attrs, **kwargs)
+        for parent in self.parents:
+            if parent.name == name:
+                return parent
+        return None
 
 
 class _Converter(MarkdownConverter):
     """markdownify's defaults, except that an image always stands on a line of its own."""
+
+    class Options:
+        bs4_options = {"features": "html.parser", "element_classes": {Tag: _Tag}}
 
     def convert_img(self, el, text, parent_tags):
         markdown = super().convert_img(el, text, parent_tags)
@@ -85,11 +104,12 @@ def _escape_char(match: re.Match) -> str:
 def clean_title(title: str) -> str:
     """A title as the site keeps it: each newline or tab a single space, outer space stripped,
     other control characters dropped."""
-    title = _LINE_BREAKS.sub(" ", title)
-    title = "".join(ch for ch in title if ch == " " or unicodedata.category(ch) not in ("Cc", "Cs"))
-    return title.strip()
+    return _CONTROL_CHARS.sub("", _LINE_BREAKS.sub(" ", title)).strip()
 
 
+# Several steps ask for the text of the same body (the checks before storing, the summary):
+# it is parsed once.
+@functools.lru_cache(maxsize=32)
 def plain_text(body_html: str) -> str:
     """The text content of the body HTML, tags removed with nothing put in their place."""
     if not body_html.strip():

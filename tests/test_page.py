@@ -134,3 +134,10 @@ def test_links_that_run_code_are_unwrapped():
     markdown = body_markdown(read_article(page.encode(), URL).body_html)
     assert "javascript" not in markdown
     assert f"点我[站内](https://new.qq.com/rain/a/{ID})" in markdown
+
+
+def test_origin_attribute_urls_given_as_objects_are_read():
+    data = {"title": "t", "pubtime": "2025-11-20 08:00:00", "originContent": {"text": f"<P>{PARAGRAPH}</P><!--IMG_0-->"},
+            "originAttribute": {"IMG_0": {"imgurl0": {"imgurl": "//inews.gtimg.com/om_bt/OBJ/0", "width": 640}}}}
+    markdown = body_markdown(read_article(rain_page(data).encode(), URL).body_html)
+    assert markdown.endswith("![](https://inews.gtimg.com/om_bt/OBJ/0)")
