@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -269,13 +270,16 @@ class WarcCaptureMiddleware:
     redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
 
     It sits just after HttpCompressionMiddleware (590), so it sees the body the page reader gets.
-    A capture that cannot be written is logged once and capture stops; the crawl goes on.
+    Digesting, compressing and writing happen on one background thread, in arrival order: gzip
+    and sha1 let go of the GIL, so on a second core capture does not hold up the crawl. A capture
+    that cannot be written is logged once and capture stops; the crawl goes on.
     """
 
     def __init__(self, writer: WarcFileWriter, stats):
         self.writer = writer
         self.stats = stats
         self.failed = False
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-capture")
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -291,22 +295,33 @@ class WarcCaptureMiddleware:
             return response
         listing = request.meta.get("listing")
         try:
-            self.writer.write_exchange(exchange_from_scrapy(request, response),
-                                       listing if isinstance(listing, Listing) else None)
+            exchange = exchange_from_scrapy(request, response)
+        except Exception:  # a response the capture cannot represent must not cost the article
+            logger.exception("cannot capture %s in the WARC file", response.url)
+            return response
+        self._worker.submit(self._write, exchange, listing if isinstance(listing, Listing) else None)
+        return response
+
+    def _write(self, exchange: Exchange, listing: Listing | None) -> None:
+        """On the capture thread: one exchange into the file, or the reason capture stops."""
+        if self.failed:
+            return
+        try:
+            self.writer.write_exchange(exchange, listing)
         except OSError as error:
             self.failed = True
             self._close()
             logger.error("cannot write the WARC capture in %s (%s): capture is off for the rest "
                          "of this run", self.writer.folder, error)
-            return response
-        except Exception:  # a response the capture cannot represent must not cost the article
-            logger.exception("cannot capture %s in the WARC file", response.url)
-            return response
+            return
+        except Exception:  # one record that cannot be written must not end the capture
+            logger.exception("cannot capture %s in the WARC file", exchange.url)
+            return
         self.stats.set_value("warc/records", self.writer.records)
         self.stats.set_value("warc/files", len(self.writer.paths))
-        return response
 
     def spider_closed(self, spider, reason):
+        self._worker.shutdown(wait=True)  # every queued exchange is in the file before it closes
         self._close()
         if self.writer.paths:
             logger.info("WARC capture: %d records in %s", self.writer.records,
