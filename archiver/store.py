@@ -41,7 +41,9 @@ class ArchiveStore:
     def __init__(self, archive_dir: str | os.PathLike):
         self.root = Path(archive_dir)
         self.folder = self.root / LANG / "news" / SOURCE
-        self._files: dict[str, Path] = {}
+        # Ids, not paths: the index stays small for an archive of hundreds of thousands of files.
+        self._ids: set[str] = set()
+        self._short_named: set[str] = set()  # ids whose only file has the 14-character name
         self._scan()
 
     def _scan(self) -> None:
@@ -60,12 +62,16 @@ class ArchiveStore:
                 if not name.endswith(SUFFIX):
                     continue
                 stem = name[: -len(SUFFIX)]
-                article_id = stem + "00" if len(stem) == 14 and "_" not in stem else stem
+                short = len(stem) == 14 and "_" not in stem
+                article_id = stem + "00" if short else stem
                 if not is_valid_id(article_id):
                     continue
                 # A file under the full id wins over an older 14-character one.
-                if article_id not in self._files or len(stem) != 14:
-                    self._files[article_id] = Path(entry.path)
+                if not short:
+                    self._short_named.discard(article_id)
+                elif article_id not in self._ids:
+                    self._short_named.add(article_id)
+                self._ids.add(article_id)
 
     def ensure_writable(self) -> None:
         """Fail now, with a clear message, if no article could be stored (read-only, full,
@@ -82,17 +88,23 @@ class ArchiveStore:
                              f"{error.strerror or error}") from None
 
     def __contains__(self, ref: ArticleRef) -> bool:
-        return ref.article_id in self._files
+        return ref.article_id in self._ids
 
     def __len__(self) -> int:
-        return len(self._files)
+        return len(self._ids)
 
     def ids(self) -> list[str]:
-        return sorted(self._files)
+        return sorted(self._ids)
+
+    def _existing_path(self, ref: ArticleRef) -> Path | None:
+        if ref.article_id not in self._ids:
+            return None
+        name = ref.short_id if ref.article_id in self._short_named else ref.article_id
+        return self.folder / f"{name}{SUFFIX}"
 
     def path_for(self, ref: ArticleRef) -> Path:
         """The article's file: the one already archived under either id form, else a new one."""
-        existing = self._files.get(ref.article_id)
+        existing = self._existing_path(ref)
         if existing is not None:
             return existing
         if not is_valid_id(ref.article_id):
@@ -104,7 +116,7 @@ class ArchiveStore:
         return path
 
     def read(self, ref: ArticleRef) -> str | None:
-        path = self._files.get(ref.article_id)
+        path = self._existing_path(ref)
         if path is None:
             return None
         try:
@@ -124,7 +136,7 @@ class ArchiveStore:
             except OSError as error:
                 raise StoreError(error.errno, f"cannot read {path}: {error.strerror}") from None
         _atomic_write(path, data)
-        self._files[ref.article_id] = path
+        self._ids.add(ref.article_id)
         return Outcome.UPDATED if existed else Outcome.ARCHIVED
 
 

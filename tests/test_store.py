@@ -79,3 +79,14 @@ def test_read_only_archive_fails_clearly(tmp_path):
     os.chmod(tmp_path / "zh-CN", 0o500)
     with pytest.raises(StoreError, match="cannot write"):
         ArchiveStore(tmp_path).write(REF, "doc\n")
+
+
+def test_a_full_id_file_wins_over_a_short_one_whatever_the_listing_order(tmp_path):
+    folder = tmp_path / "zh-CN" / "news" / "qq"
+    folder.mkdir(parents=True)
+    (folder / "20250212A03JWP.zh-CN.md").write_text("short\n", encoding="utf-8")
+    (folder / "20250212A03JWP00.zh-CN.md").write_text("full\n", encoding="utf-8")
+    store = ArchiveStore(tmp_path)
+    assert len(store) == 1
+    assert store.read(REF) == "full\n"
+    assert store.path_for(REF).name == "20250212A03JWP00.zh-CN.md"
