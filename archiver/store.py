@@ -44,9 +44,14 @@ class ArchiveStore:
         # Ids, not paths: the index stays small for an archive of hundreds of thousands of files.
         self._ids: set[str] = set()
         self._short_named: set[str] = set()  # ids whose only file has the 14-character name
-        self._scan()
+        self._scanned = False
 
     def _scan(self) -> None:
+        """List the folder once, on first use: a store opened only to check that it can be
+        written (`archiver run` before its crawl) costs no listing."""
+        if self._scanned:
+            return
+        self._scanned = True
         if not self.folder.is_dir():
             return
         with os.scandir(self.folder) as entries:
@@ -88,15 +93,19 @@ class ArchiveStore:
                              f"{error.strerror or error}") from None
 
     def __contains__(self, ref: ArticleRef) -> bool:
+        self._scan()
         return ref.article_id in self._ids
 
     def __len__(self) -> int:
+        self._scan()
         return len(self._ids)
 
     def ids(self) -> list[str]:
+        self._scan()
         return sorted(self._ids)
 
     def _existing_path(self, ref: ArticleRef) -> Path | None:
+        self._scan()
         if ref.article_id not in self._ids:
             return None
         name = ref.short_id if ref.article_id in self._short_named else ref.article_id
