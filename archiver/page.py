@@ -10,7 +10,6 @@ from trafilatura for any page whose layout none of them fits.
 
 from __future__ import annotations
 
-import functools
 import html as html_lib
 import json
 import re
@@ -22,6 +21,8 @@ import lxml.html
 
 from archiver.ids import ArticleRef, NotAnArticle, OffSite, is_qq_host, parse_article_ref, ref_from_id
 from archiver.items import Article, Listing
+# One parse of a body's text serves reading, the archivable check and the summary (cached there).
+from archiver.render import plain_text
 
 DELETED_MARKERS = ("babygohome",)
 _TITLE_SUFFIX = re.compile(r"(?:_[^_]{1,12})?_(?:腾讯新闻|腾讯网)\s*$")
@@ -124,7 +125,7 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
     ref = ref or (listing.ref if listing else None) or _ref_of(page, extra_hosts)
     title = read_title(page) or (listing.title if listing else "")
     body_html, layout = read_body(page, ref.canonical_url)
-    if not _text_of(body_html).strip():
+    if not plain_text(body_html).strip():
         if _DELETED_TEXT.search(page.doc.text_content()[:5000]):
             raise ArticleGone("the page says the article was deleted")
         raise EmptyArticle("the page has no body text")
@@ -261,7 +262,7 @@ def read_body(page: _Page, base_url: str) -> tuple[str, str]:
             continue
         found_known_layout = True
         body_html = _clean(container, base_url)
-        if _text_of(body_html).strip():
+        if plain_text(body_html).strip():
             return body_html, layout
     return "", "none"
 
@@ -484,14 +485,6 @@ def _remove(element, strip_brackets: bool = False) -> None:
         else:
             parent.text = (parent.text or "") + tail
     parent.remove(element)
-
-
-# read_body checks the body it found has text, and read_article checks again: one parse.
-@functools.lru_cache(maxsize=16)
-def _text_of(body_html: str) -> str:
-    if not body_html:
-        return ""
-    return lxml.html.fragment_fromstring(body_html, create_parent="div").text_content()
 
 
 def _attr(value: str) -> str:
