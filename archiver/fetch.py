@@ -118,6 +118,7 @@ class ArticleFetcher:
 
     def close(self) -> None:
         self.session.close()
+        self.store.sync()
         if self.capture is not None:
             self.capture.close()
 

@@ -67,3 +67,6 @@ class ArchivePipeline:
         self.stats.inc_value(f"qq/{outcome.value}")
         logger.info("%s %s (%s)", outcome.value, item.article_id, item.layout)
         return item
+
+    def close_spider(self):
+        store_for(self.crawler).sync()

@@ -218,4 +218,5 @@ def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) ->
             article = images.localise(article)
         outcome = archive_article(store, article)
         report.outcomes[outcome.value] += 1
+    store.sync()
     return report

@@ -285,7 +285,7 @@ def _discovers(spider_args: dict) -> bool:
 def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
                     written_since: float) -> list[ArticleRef]:
     """Archived articles published within `hours` of `now` (Beijing time, as the files keep it),
-    except those written at or after `written_since` (a time.time(): this run's own)."""
+    except those written at or after `written_since` (a time.time(): this run's own); by id."""
     cutoff = now.astimezone(BEIJING).replace(tzinfo=None) - dt.timedelta(hours=hours)
     recent = []
     for article_id in store.ids():
@@ -308,7 +308,7 @@ def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
         published = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
         if published >= cutoff:
             recent.append(ref)
-    return recent
+    return sorted(recent, key=lambda ref: ref.article_id)
 
 
 def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | None:

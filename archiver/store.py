@@ -3,8 +3,14 @@
     <ARCHIVE_DIR>/zh-CN/news/qq/<article_id>.zh-CN.md
 
 Older archives named files by the 14-character id; such a file is the same article and is
-updated in place. The directory is listed once, when the store opens: deciding whether an
-article is known never touches the disk again.
+updated in place. Whether an article is known is asked of the file system (a stat or two), not of
+an index held in memory: a crawl's memory does not grow with the archive, and a file written by
+another process (`archiver fetch` during a run) is seen at once.
+
+Writes are atomic: a temporary file, synced, then renamed over the old one, so a crash leaves the
+old file or the new, never part of one. The folder itself is synced once per batch (`sync()`,
+at the end of a crawl), not after each rename: a rename lost to a power cut loses no archived
+content (the old file stays; a new article is fetched again by the next run).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import errno
 import os
 import tempfile
 from enum import Enum
+from collections.abc import Iterator
 from pathlib import Path
 
 from archiver.ids import ArticleRef, is_valid_id
@@ -41,42 +48,25 @@ class ArchiveStore:
     def __init__(self, archive_dir: str | os.PathLike):
         self.root = Path(archive_dir)
         self.folder = self.root / LANG / "news" / SOURCE
-        # Ids, not paths: the index stays small for an archive of hundreds of thousands of files.
-        self._ids: set[str] = set()
-        self._short_named: set[str] = set()  # ids whose only file has the 14-character name
-        self._scanned = False
+        self._swept = False
+        self._unsynced = False
 
-    def _scan(self) -> None:
-        """List the folder once, on first use: a store opened only to check that it can be
-        written (`archiver run` before its crawl) costs no listing."""
-        if self._scanned:
+    def _sweep(self) -> None:
+        """On first use, remove the temporary files a killed run left behind (never finished
+        files); a store opened only to check that it can be written lists nothing."""
+        if self._swept:
             return
-        self._scanned = True
-        if not self.folder.is_dir():
-            return
-        with os.scandir(self.folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
-                    # Left by a run that was killed mid-write: never a finished file.
-                    try:
-                        os.unlink(entry.path)
-                    except OSError:
-                        pass
-                    continue
-                if not name.endswith(SUFFIX):
-                    continue
-                stem = name[: -len(SUFFIX)]
-                short = len(stem) == 14 and "_" not in stem
-                article_id = stem + "00" if short else stem
-                if not is_valid_id(article_id):
-                    continue
-                # A file under the full id wins over an older 14-character one.
-                if not short:
-                    self._short_named.discard(article_id)
-                elif article_id not in self._ids:
-                    self._short_named.add(article_id)
-                self._ids.add(article_id)
+        self._swept = True
+        try:
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
+                        try:
+                            os.unlink(entry.path)
+                        except OSError:
+                            pass
+        except (FileNotFoundError, NotADirectoryError):
+            pass
 
     def ensure_writable(self) -> None:
         """Fail now, with a clear message, if no article could be stored (read-only, full,
@@ -93,23 +83,40 @@ class ArchiveStore:
                              f"{error.strerror or error}") from None
 
     def __contains__(self, ref: ArticleRef) -> bool:
-        self._scan()
-        return ref.article_id in self._ids
+        return self._existing_path(ref) is not None
 
-    def __len__(self) -> int:
-        self._scan()
-        return len(self._ids)
-
-    def ids(self) -> list[str]:
-        self._scan()
-        return sorted(self._ids)
+    def ids(self) -> Iterator[str]:
+        """The id of every archived article, in no particular order (one listing, streamed)."""
+        self._sweep()
+        try:
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    stem = entry.name[: -len(SUFFIX)] if entry.name.endswith(SUFFIX) else ""
+                    short = len(stem) == 14 and "_" not in stem
+                    article_id = stem + "00" if short else stem
+                    if not is_valid_id(article_id):
+                        continue
+                    # A 14-character file beside a full-id one is the same article, counted once.
+                    if short and (self.folder / f"{article_id}{SUFFIX}").is_file():
+                        continue
+                    yield article_id
+        except (FileNotFoundError, NotADirectoryError):
+            return
 
     def _existing_path(self, ref: ArticleRef) -> Path | None:
-        self._scan()
-        if ref.article_id not in self._ids:
+        """The article's file under its full id, else under its 14-character id; None if neither."""
+        self._sweep()
+        if not is_valid_id(ref.article_id):
             return None
-        name = ref.short_id if ref.article_id in self._short_named else ref.article_id
-        return self.folder / f"{name}{SUFFIX}"
+        path = self.folder / f"{ref.article_id}{SUFFIX}"
+        if path.is_file():
+            return path
+        short = ref.short_id
+        if short is not None and ref.article_id.endswith("00"):
+            path = self.folder / f"{short}{SUFFIX}"
+            if path.is_file():
+                return path
+        return None
 
     def path_for(self, ref: ArticleRef) -> Path:
         """The article's file: the one already archived under either id form, else a new one."""
@@ -118,11 +125,12 @@ class ArchiveStore:
             return existing
         if not is_valid_id(ref.article_id):
             raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
-        path = self.folder / f"{ref.article_id}{SUFFIX}"
-        # The id is validated, but a path is only ever written inside the folder.
-        if path.resolve().parent != self.folder.resolve():
-            raise ValueError(f"refusing a path outside the archive: {path}")
-        return path
+        name = f"{ref.article_id}{SUFFIX}"
+        # The id is validated (ASCII letters, digits, one `_` form); a name with no separator
+        # cannot leave the folder whatever it is.
+        if os.sep in name or (os.altsep and os.altsep in name) or "\x00" in name:
+            raise ValueError(f"refusing a path outside the archive: {name}")
+        return self.folder / name
 
     def read(self, ref: ArticleRef) -> str | None:
         path = self._existing_path(ref)
@@ -137,22 +145,32 @@ class ArchiveStore:
         """Store the document atomically; a byte-identical one leaves the file untouched."""
         path = self.path_for(ref)
         data = document.encode("utf-8")
-        existed = path.exists()
-        if existed:
-            try:
-                if path.read_bytes() == data:
-                    return Outcome.UNCHANGED
-            except OSError as error:
-                raise StoreError(error.errno, f"cannot read {path}: {error.strerror}") from None
+        try:
+            old = path.read_bytes()
+        except FileNotFoundError:
+            old = None
+        except OSError as error:
+            raise StoreError(error.errno, f"cannot read {path}: {error.strerror}") from None
+        if old == data:
+            return Outcome.UNCHANGED
         _atomic_write(path, data)
-        self._ids.add(ref.article_id)
-        return Outcome.UPDATED if existed else Outcome.ARCHIVED
+        self._unsynced = True
+        return Outcome.ARCHIVED if old is None else Outcome.UPDATED
+
+    def sync(self) -> None:
+        """Make this store's renames durable: one fsync of the folder for all writes so far."""
+        if self._unsynced:
+            self._unsynced = False
+            _fsync_dir(self.folder)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+        try:
+            handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+        except FileNotFoundError:  # the archive's first article
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as error:
         raise StoreError(error.errno or errno.EIO,
                          f"cannot write to the archive folder {path.parent}: {error.strerror}") from None
@@ -169,7 +187,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise StoreError(error.errno or errno.EIO, f"cannot write {path}: {error.strerror}") from None
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -60,7 +60,7 @@ def test_stale_temporary_files_are_cleaned_and_never_named_md(tmp_path):
     stale = folder / f"{TEMP_PREFIX}abc.partial"
     stale.write_text("half", encoding="utf-8")
     assert not stale.name.endswith(".md")
-    assert len(ArchiveStore(tmp_path)) == 0  # listing the folder removes what a killed write left
+    assert REF not in ArchiveStore(tmp_path)  # the first use removes what a killed write left
     assert not stale.exists()
 
 
@@ -87,6 +87,36 @@ def test_a_full_id_file_wins_over_a_short_one_whatever_the_listing_order(tmp_pat
     (folder / "20250212A03JWP.zh-CN.md").write_text("short\n", encoding="utf-8")
     (folder / "20250212A03JWP00.zh-CN.md").write_text("full\n", encoding="utf-8")
     store = ArchiveStore(tmp_path)
-    assert len(store) == 1
+    assert list(store.ids()) == [REF.article_id]
     assert store.read(REF) == "full\n"
     assert store.path_for(REF).name == "20250212A03JWP00.zh-CN.md"
+
+
+def test_known_articles_are_asked_of_the_disk_not_held_in_memory(tmp_path):
+    """A file another process writes during a run is known at once, and the store keeps no
+    per-file state: its size does not grow with the archive."""
+    store = ArchiveStore(tmp_path)
+    assert REF not in store
+    store.folder.mkdir(parents=True)
+    (store.folder / "20250212A03JWP.zh-CN.md").write_text("old\n", encoding="utf-8")
+    assert REF in store
+    assert store.path_for(REF).name == "20250212A03JWP.zh-CN.md"
+    for number in range(500):
+        (store.folder / f"20250212A{number:05d}00.zh-CN.md").write_text("x\n", encoding="utf-8")
+    assert ArticleRef("20250212A0004200") in store
+    assert len(list(store.ids())) == 501
+    assert all(not isinstance(value, (set, list, dict)) for value in vars(store).values())
+
+
+def test_renames_are_synced_once_per_batch(tmp_path, monkeypatch):
+    import archiver.store as store_module
+
+    synced = []
+    monkeypatch.setattr(store_module, "_fsync_dir", synced.append)
+    store = ArchiveStore(tmp_path)
+    store.write(REF, "one\n")
+    store.write(ArticleRef("20250212A03JWQ00"), "two\n")
+    assert synced == []
+    store.sync()
+    store.sync()  # nothing written since: nothing to sync
+    assert synced == [store.folder]
