@@ -19,6 +19,9 @@ QQ_FEED_CHANNELS = ["news_news_top", "news_news_finance", "news_news_tech", "new
 QQ_FEED_PAGES = 3
 QQ_FEED_ITEM_COUNT = 12
 QQ_SITEMAP_URL = "https://news.qq.com/sitemap/index.xml"
+# Article requests handed to Scrapy at a time from the sitemaps; the rest wait as listings and one
+# child sitemap is read at a time, so a crawl's memory is bounded by this, not the sitemap's size.
+QQ_SITEMAP_BATCH = 500
 QQ_ARTICLE_URL = "https://new.qq.com/rain/a/{id}"
 # Pre-2019 pages have no id to put in QQ_ARTICLE_URL: their own URL, rebuilt from their id.
 QQ_LEGACY_ARTICLE_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"

@@ -92,6 +92,19 @@ def test_sitemap_discovery_and_lastmod_filter(server, tmp_path):
     assert frontmatter.load(files[SITEMAP_ONLY])["thumbnail"].startswith("https://")
 
 
+def test_sitemaps_are_read_one_child_at_a_time_and_their_articles_queued_in_batches(server, tmp_path):
+    """A sitemap backlog is never queued whole: with a batch of one, the first child's first
+    article is asked for before the second child sitemap is even read, and no more than that
+    article and the next sitemap are ever in flight together."""
+    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_SITEMAP_BATCH="1")
+    paths = [record.path for record in server.requests]
+    assert paths.index("/sitemap/sitemap_1.xml") < paths.index("/rain/a/20251120A01ABC00") \
+        < paths.index("/sitemap/sitemap_2.xml") < paths.index(f"/rain/a/{SITEMAP_ONLY}"), paths
+    assert server.max_in_flight <= 2
+    assert SITEMAP_ONLY in archived_files(tmp_path)
+    assert result.counts["too_old"] == 1
+
+
 def test_url_argument_takes_every_form_and_refuses_other_hosts(server, tmp_path):
     legacy_url = server.url("/finance/a/20180923/000843.htm")
     result = crawl(server, tmp_path, f"url={legacy_url},20251120A01ABC,https://example.com/rain/a/{GOLDEN},"

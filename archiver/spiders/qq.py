@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import JsonRequest
 
 from archiver.extensions import SKIP_LABELS, record_failure
@@ -79,6 +82,9 @@ class QQSpider(scrapy.Spider):
         self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
         self._seen_ids: set[str] = set()
         self._seen_skips: set[tuple[str, str]] = set()
+        # Sitemap discovery, streamed: child sitemaps not yet read, and listings not yet requested.
+        self._sitemaps: deque[str] = deque()
+        self._sitemap_listings: deque[Listing | Skip] = deque()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -89,6 +95,8 @@ class QQSpider(scrapy.Spider):
         spider.article_url = settings.get("QQ_ARTICLE_URL")
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
+        spider.sitemap_batch = max(1, settings.getint("QQ_SITEMAP_BATCH"))
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         try:
             spider.store.ensure_writable()
         except StoreError as error:
@@ -112,7 +120,7 @@ class QQSpider(scrapy.Spider):
                         meta={"endpoint": f"feed {channel} page {page}"}, dont_filter=True)
         if "sitemap" in self.discover:
             yield scrapy.Request(self.settings.get("QQ_SITEMAP_URL"), callback=self.parse_sitemap,
-                                 errback=self.endpoint_failed, meta={"endpoint": "sitemap index"})
+                                 errback=self.sitemap_failed, meta={"endpoint": "sitemap index"})
 
     # --- discovery -----------------------------------------------------------------------------
 
@@ -141,18 +149,41 @@ class QQSpider(scrapy.Spider):
             children, entries = parse_sitemap(response.body, response.url, self.extra_hosts)
         except SitemapError as error:
             self._endpoint_error("sitemap", str(error))
-            return
+            children, entries = [], []
         for child in children:
             host = (urlsplit(child).hostname or "").lower()
             if is_qq_host(host) or host in self.extra_hosts:
-                yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.endpoint_failed,
-                                     meta={"endpoint": "sitemap"})
+                self._sitemaps.append(child)
             else:
                 self._skip(Skip("offsite", f"sitemap outside qq.com: {child}"))
-        for entry in entries:
-            request = self._consider(entry)
+        self._sitemap_listings.extend(entries)
+        yield from self._next_sitemap_requests()
+
+    def _next_sitemap_requests(self):
+        """Up to QQ_SITEMAP_BATCH article requests from the sitemap listings read so far; once
+        they run out, the next child sitemap (one at a time: a backlog of hundreds of thousands
+        of articles is never queued whole)."""
+        requested = 0
+        while self._sitemap_listings and requested < self.sitemap_batch:
+            request = self._consider(self._sitemap_listings.popleft())
             if request is not None:
+                requested += 1
                 yield request
+        if not self._sitemap_listings and self._sitemaps:
+            yield scrapy.Request(self._sitemaps.popleft(), callback=self.parse_sitemap,
+                                 errback=self.sitemap_failed, meta={"endpoint": "sitemap"})
+
+    def _idle(self):
+        """The queue ran dry: the next batch from the sitemaps, if any is left."""
+        requests = list(self._next_sitemap_requests())
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def sitemap_failed(self, failure):
+        self.endpoint_failed(failure)
+        yield from self._next_sitemap_requests()
 
     def endpoint_failed(self, failure):
         request = failure.request
@@ -197,12 +228,14 @@ class QQSpider(scrapy.Spider):
                 "handle_httpstatus_list": [301, 302, 303, 307, 308, 404, 410]}
 
     def _skip(self, skip: Skip, counted: bool = False) -> None:
-        """Count and log a skip once; `counted` when discovery already counted the article."""
-        key = (skip.reason, skip.detail)
-        if key in self._seen_skips:
-            return
-        self._seen_skips.add(key)
+        """Count and log a skip once; `counted` when discovery already counted the article (it
+        is seen once by its id, so nothing more is remembered of it: a backlog of known articles
+        costs no memory)."""
         if not counted:
+            key = (skip.reason, skip.detail)
+            if key in self._seen_skips:
+                return
+            self._seen_skips.add(key)
             self.crawler.stats.inc_value("qq/discovered")
         self.crawler.stats.inc_value(f"qq/skipped/{skip.reason}")
         level = logging.DEBUG if skip.reason == "known" else logging.INFO
