@@ -114,3 +114,6 @@ HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# A page gives one article, yet Scrapy starts this many asyncio tasks for each response's output:
+# its default of 100 cost ~0.6 ms of CPU a page, a fifth of reading and rendering the article.
+CONCURRENT_ITEMS = 4

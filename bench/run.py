@@ -69,6 +69,8 @@ FLOOR_HOUSEKEEPING = {
     "TELNETCONSOLE_ENABLED": "False",
     "LOG_LEVEL": "INFO",
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    # Tasks per response for its output: a Scrapy setting the crawl tunes, so the floor has it too.
+    "CONCURRENT_ITEMS": str(getattr(archiver_settings, "CONCURRENT_ITEMS", 100)),
 }
 
 
