@@ -36,7 +36,6 @@ class Article:
     date: str
     body_html: str
     thumbnail: str = ""
-    media: str = ""
     layout: str = ""
     # True when the thumbnail is the page's own first image, not the feed's listing image.
     thumbnail_from_page: bool = False

@@ -28,6 +28,11 @@ DELETED_MARKERS = ("babygohome",)
 _TITLE_SUFFIX = re.compile(r"(?:_[^_]{1,12})?_(?:腾讯新闻|腾讯网)\s*$")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _DATE_NUMBERS = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2}))?")
+_WINDOW_DATA = re.compile(r"window\.DATA\s*=\s*")
+_ARTICLE_INFO = re.compile(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s*)?\{")
+# `key: 'value'` or `key: "value"` on one line, in a JavaScript object literal; a key starts a
+# word (trying every suffix of every word made the search quadratic).
+_JS_STRING_FIELD = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^'\n]*)'|"([^"\n]*)")""")
 _IMG_PLACEHOLDER = re.compile(r"<!--\s*(IMG_\d+)\s*-->")
 _DELETED_TEXT = re.compile(r"(文章|内容|页面)(已被?删除|不存在|已下线)|抱歉，您访问的页面")
 _BOILERPLATE_TEXT = re.compile(
@@ -37,6 +42,11 @@ _BOILERPLATE_TEXT = re.compile(
     re.IGNORECASE,
 )
 _BOILERPLATE_MAX = 120
+# What every boilerplate line contains: a body with none of it is not searched line by line.
+# (Case-sensitive, and `©` for the copyright line: an IGNORECASE search is four times slower.)
+_BOILERPLATE_HINT = re.compile(
+    r"返回腾讯网首页|精彩视频推荐|相关阅读|相关推荐|热门推荐|更多精彩|责任编辑|免责声明|本文来自腾讯新闻客户端自媒体"
+    r"|扫一扫|分享到|转播到腾讯微博|未经.{0,4}授权|版权所有|©")
 # Elements that never belong in an article body, whatever the layout.
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select",
               "textarea", "svg", "canvas", "object", "embed", "link", "meta", "template")
@@ -133,7 +143,7 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
     listed = listing.thumbnail if listing else ""
     return Article(ref=ref, title=title, date=date, body_html=body_html,
                    thumbnail=listed or first_image(body_html), thumbnail_from_page=not listed,
-                   media=read_media(page), layout=layout)
+                   layout=layout)
 
 
 def _parse(body: bytes | str, url: str) -> _Page:
@@ -161,9 +171,21 @@ def _ref_of(page: _Page, extra_hosts: frozenset[str]) -> ArticleRef:
     raise NotAnArticle(f"no qq article id in the URL or the page ({page.url or 'no URL'})")
 
 
+def _search_from(html: str, literal: str, pattern: re.Pattern) -> re.Match | None:
+    """`pattern.search(html)` for a pattern that starts with `literal`: str.find skips ahead to
+    each candidate (re scans every position of a page that has none)."""
+    position = html.find(literal)
+    while position != -1:
+        match = pattern.match(html, position)
+        if match:
+            return match
+        position = html.find(literal, position + 1)
+    return None
+
+
 def _window_data(html: str) -> dict:
     """The JSON object of `window.DATA = {...}`; {} when absent or not valid JSON."""
-    match = re.search(r"window\.DATA\s*=\s*", html)
+    match = _search_from(html, "window.DATA", _WINDOW_DATA)
     if not match:
         return {}
     try:
@@ -175,12 +197,14 @@ def _window_data(html: str) -> dict:
 
 def _article_info(html: str) -> dict:
     """The string fields of the legacy `ARTICLE_INFO = {...}` JavaScript object."""
-    match = re.search(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s*)?\{", html)
+    match = _search_from(html, "ARTICLE_INFO", _ARTICLE_INFO)
     if not match:
         return {}
-    block = html[match.end(): match.end() + 4000]
-    return {key: value for key, _, value in
-            re.findall(r"(\w+)\s*:\s*(['\"])((?:(?!\2).)*)\2", block)}
+    # The object lives in a script: what follows it (styles, markup) is not searched.
+    end = html.find("</script", match.end(), match.end() + 4000)
+    block = html[match.end(): end if end != -1 else match.end() + 4000]
+    return {match.group(1): match.group(2) if match.group(2) is not None else match.group(3)
+            for match in _JS_STRING_FIELD.finditer(block)}
 
 
 # --- metadata ---------------------------------------------------------------------------
@@ -229,16 +253,6 @@ def normalise_date(text) -> str:
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
         return ""
     return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
-
-
-def read_media(page: _Page) -> str:
-    media = page.data.get("media")
-    if isinstance(media, str) and media.strip():
-        return media.strip()
-    for element in page.doc.xpath("//*[contains(@class,'media-name')] | //*[contains(@class,'where')]"):
-        if element.text_content().strip():
-            return element.text_content().strip()
-    return ""
 
 
 def first_image(body_html: str) -> str:
@@ -300,16 +314,24 @@ def _first(page: _Page, xpath: str):
     return found[0] if found else None
 
 
+def _first_with(page: _Page, marker: str, xpath: str):
+    """The first element `xpath` finds, searched for only when the page's text has `marker` (the
+    class or id the XPath tests): each search of the whole tree costs as much as a small parse."""
+    return _first(page, xpath) if marker in page.html else None
+
+
 # Each class test starts with a plain `contains(@class, ...)`: it turns away almost every
 # element before the costly token test (normalize-space and concat) runs.
 def _from_rich_media(page: _Page):
-    return _first(page, "//div[contains(@class, 'rich_media_content') and "
-                        "contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
+    return _first_with(page, "rich_media_content",
+                       "//div[contains(@class, 'rich_media_content') and "
+                       "contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
 
 
 def _from_content_wrap(page: _Page):
-    wrap = _first(page, "//*[contains(@class, 'article-content-wrap') and "
-                        "contains(concat(' ', normalize-space(@class), ' '), ' article-content-wrap ')]")
+    wrap = _first_with(page, "article-content-wrap",
+                       "//*[contains(@class, 'article-content-wrap') and "
+                       "contains(concat(' ', normalize-space(@class), ' '), ' article-content-wrap ')]")
     if wrap is None:
         return None
     for paragraph in wrap.xpath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' qnt-p ')]"):
@@ -318,6 +340,8 @@ def _from_content_wrap(page: _Page):
 
 
 def _from_one_p(page: _Page):
+    if "one-p" not in page.html:
+        return None
     paragraphs = page.doc.xpath("//p[contains(@class, 'one-p') and "
                                 "contains(concat(' ', normalize-space(@class), ' '), ' one-p ')]")
     if not paragraphs:
@@ -329,7 +353,7 @@ def _from_one_p(page: _Page):
 
 
 def _from_legacy(page: _Page):
-    return _first(page, "//*[@id='Cnt-Main-Article-QQ']")
+    return _first_with(page, "Cnt-Main-Article-QQ", "//*[@id='Cnt-Main-Article-QQ']")
 
 
 def _from_trafilatura(page: _Page):
@@ -416,15 +440,38 @@ def _clean(container, base_url: str) -> str:
         link.drop_tag()
     for link in container.xpath(".//a[contains(@href,'t.qq.com') and normalize-space(.)='微博']"):
         _remove(link, strip_brackets=True)
-    for element in container.xpath(".//p | .//div | .//span | .//strong | .//section"):
-        text = element.text_content()
-        if element.getparent() is not None and len(text.strip()) <= _BOILERPLATE_MAX \
-                and _BOILERPLATE_TEXT.match(text) and not element.xpath(".//img"):
-            _remove(element)
+    if _BOILERPLATE_HINT.search(container.text_content()):
+        texts = _subtree_texts(container)
+        # A list first: removing an element would end a live iteration inside its subtree.
+        for element in list(container.iterdescendants("p", "div", "span", "strong", "section")):
+            text = texts[element]
+            if element.getparent() is not None and len(text.strip()) <= _BOILERPLATE_MAX \
+                    and _BOILERPLATE_TEXT.match(text) and not element.xpath(".//img"):
+                _remove(element)
     _drop_trailing_empty(container)
-    parts = [container.text or ""] if container.text and container.text.strip() else []
-    parts += [lxml.html.tostring(child, encoding="unicode") for child in container]
-    return "".join(parts).strip()
+    # The container's content, serialised in one call: the container itself becomes a bare
+    # <div> whose tags are cut off.
+    container.tag = "div"
+    container.attrib.clear()
+    container.tail = None
+    return lxml.html.tostring(container, encoding="unicode")[len("<div>"):-len("</div>")].strip()
+
+
+def _subtree_texts(container) -> dict:
+    """Each element's text_content(), all in one pass from the leaves up (asking each element
+    reads its whole subtree again). Removing an element later changes none of the texts of the
+    elements after it in document order, so they stay true while boilerplate is removed."""
+    texts = {}
+    for _, element in lxml.etree.iterwalk(container, events=("end",)):
+        if not isinstance(element.tag, str):
+            continue
+        parts = [element.text or ""]
+        for child in element:
+            if isinstance(child.tag, str):
+                parts.append(texts[child])
+            parts.append(child.tail or "")
+        texts[element] = "".join(parts)
+    return texts
 
 
 def _marked_boilerplate(container) -> list:
