@@ -1,7 +1,6 @@
 """WarcCaptureMiddleware that adds the CPU time capture spends to the crawl's stats, for
-bench/warc_overhead.py: `warc/cpu_seconds` on the crawl's thread (building each exchange) and
-`warc/thread_cpu_seconds` on the capture thread (digests, gzip, writing), figures the other
-processes on a shared machine do not blur."""
+bench/warc_overhead.py: `warc/cpu_seconds`, the thread time inside the middleware (building each
+exchange, digests, gzip, writing), a figure the other processes on a shared machine do not blur."""
 
 from __future__ import annotations
 
@@ -17,10 +16,3 @@ class TimedWarcCapture(WarcCaptureMiddleware):
             return super().process_response(request, response)
         finally:
             self.stats.inc_value("warc/cpu_seconds", time.thread_time() - started)
-
-    def _write(self, exchange, listing):
-        started = time.thread_time()
-        try:
-            super()._write(exchange, listing)
-        finally:
-            self.stats.inc_value("warc/thread_cpu_seconds", time.thread_time() - started)
