@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import re
 
+import lxml.etree
 import lxml.html
 from bs4 import Tag
 from markdownify import MarkdownConverter
 
 from archiver.items import Article
+from archiver.markdown import fragment_markdown
 
 SUMMARY_LIMIT = 80
 SUMMARY_LENGTH = 50
@@ -70,7 +72,8 @@ class _Tag(Tag):
 
 
 class _Converter(MarkdownConverter):
-    """markdownify's defaults, except that an image always stands on a line of its own."""
+    """markdownify's defaults, except that an image always stands on a line of its own. For the
+    bodies archiver.markdown does not convert itself."""
 
     class Options:
         bs4_options = {"features": "html.parser", "element_classes": {Tag: _Tag}}
@@ -107,14 +110,19 @@ def clean_title(title: str) -> str:
     return _CONTROL_CHARS.sub("", _LINE_BREAKS.sub(" ", title)).strip()
 
 
-# Several steps ask for the text of the same body (the checks before storing, the summary):
-# it is parsed once.
+# Several steps read the same body (the checks before storing, the summary, the Markdown): it
+# is parsed once. The tree is shared, so nothing may change it.
+@functools.lru_cache(maxsize=32)
+def _fragment(body_html: str):
+    return lxml.html.fragment_fromstring(body_html, create_parent="div")
+
+
 @functools.lru_cache(maxsize=32)
 def plain_text(body_html: str) -> str:
     """The text content of the body HTML, tags removed with nothing put in their place."""
     if not body_html.strip():
         return ""
-    return lxml.html.fragment_fromstring(body_html, create_parent="div").text_content()
+    return _fragment(body_html).text_content()
 
 
 def summarise(body_html: str) -> str:
@@ -127,10 +135,24 @@ def summarise(body_html: str) -> str:
     return text[:SUMMARY_LENGTH] + "..."
 
 
+def _lxml_markdown(body_html: str) -> str | None:
+    """archiver.markdown's conversion of the body, from the shared parse; None where it declines
+    the body or lxml cannot parse it."""
+    try:
+        fragment = _fragment(body_html)
+    except (ValueError, AssertionError, lxml.etree.ParserError):
+        # lxml refuses strings html.parser reads: a control character in the leading text (lxml
+        # writes `&#12;` back as a form feed), a lone doctype, an empty <html>.
+        return None
+    return fragment_markdown(fragment, body_html)
+
+
 def body_markdown(body_html: str) -> str:
     """The body as markdownify writes it, setext headings and all, with exactly one blank line
     between blocks and no white-space-only lines."""
-    markdown = _CONVERTER.convert(body_html)
+    markdown = _lxml_markdown(body_html)
+    if markdown is None:
+        markdown = _CONVERTER.convert(body_html)
     lines = [line.rstrip("\n") for line in markdown.split("\n")]
     lines = ["" if not line.strip() else line for line in lines]
     text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
