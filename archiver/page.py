@@ -33,6 +33,7 @@ _ARTICLE_INFO = re.compile(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s
 # `key: 'value'` or `key: "value"` on one line, in a JavaScript object literal; a key starts a
 # word (trying every suffix of every word made the search quadratic).
 _JS_STRING_FIELD = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^'\n]*)'|"([^"\n]*)")""")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IMG_PLACEHOLDER = re.compile(r"<!--\s*(IMG_\d+)\s*-->")
 _DELETED_TEXT = re.compile(r"(文章|内容|页面)(已被?删除|不存在|已下线)|抱歉，您访问的页面")
 _BOILERPLATE_TEXT = re.compile(
@@ -148,7 +149,7 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
 
 def _parse(body: bytes | str, url: str) -> _Page:
     html = decode_html(body) if isinstance(body, bytes) else body
-    html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
+    html = _without_controls(_XML_DECLARATION.sub("", html, count=1))
     if not html.strip():
         raise EmptyArticle("the page is empty")
     return _Page(html=html, url=url, data=_window_data(html), article_info=_article_info(html))
@@ -454,7 +455,8 @@ def _clean(container, base_url: str) -> str:
     container.tag = "div"
     container.attrib.clear()
     container.tail = None
-    return lxml.html.tostring(container, encoding="unicode")[len("<div>"):-len("</div>")].strip()
+    body_html = lxml.html.tostring(container, encoding="unicode")[len("<div>"):-len("</div>")]
+    return _without_controls(body_html).strip()  # `&#12;` and the like come out raw
 
 
 def _subtree_texts(container) -> dict:
@@ -472,6 +474,15 @@ def _subtree_texts(container) -> dict:
             parts.append(child.tail or "")
         texts[element] = "".join(parts)
     return texts
+
+
+def _without_controls(text: str) -> str:
+    """`text` with no C0 control character but tab, line feed and carriage return: a form feed
+    becomes a space (HTML counts it as white space), the others go. lxml refuses a string that
+    holds one, and they have no place in a Markdown file."""
+    if _CONTROLS.search(text) is None:
+        return text
+    return _CONTROLS.sub(lambda match: " " if match.group(0) == "\x0c" else "", text)
 
 
 def _marked_boilerplate(container) -> list:

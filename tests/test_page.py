@@ -141,3 +141,17 @@ def test_origin_attribute_urls_given_as_objects_are_read():
             "originAttribute": {"IMG_0": {"imgurl0": {"imgurl": "//inews.gtimg.com/om_bt/OBJ/0", "width": 640}}}}
     markdown = body_markdown(read_article(rain_page(data).encode(), URL).body_html)
     assert markdown.endswith("![](https://inews.gtimg.com/om_bt/OBJ/0)")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("前文&#12;正文<p>段落</p>", "前文 正文<p>段落</p>"),  # a form feed, written as an entity
+    ("前文\x0b正文<p>段落\x01一&#1;二</p>", "前文正文<p>段落一二</p>"),  # raw and escaped controls
+])
+def test_control_characters_never_reach_the_body(body, expected):
+    """lxml refuses a string holding a C0 control (the body is parsed again for its text), and
+    a Markdown file has no use for one: a form feed is white space, the others go."""
+    page = (f"<html><head><title>t</title></head><body><div class='rich_media_content'>{body}"
+            f"<p>{PARAGRAPH}</p></div></body></html>")
+    article = read_article(page.encode("utf-8"), URL)
+    assert article.body_html == f"{expected}<p>{PARAGRAPH}</p>"
+    assert PARAGRAPH in render_document(article)
