@@ -63,16 +63,37 @@ def test_feed_crawl_archives_every_article_in_the_format(server, tmp_path):
 
 
 def test_second_run_fetches_no_article_page(server, tmp_path):
-    crawl(server, tmp_path, "since=2019-06-01")
-    before = {name: path.stat().st_mtime_ns for name, path in archived_files(tmp_path).items()}
+    state = tmp_path / "state"
+    archive = tmp_path / "archive"
+    crawl(server, archive, "since=2019-06-01", STATE_DIR=str(state))
+    before = {name: path.stat().st_mtime_ns for name, path in archived_files(archive).items()}
     server.reset_log()
-    result = crawl(server, tmp_path, "since=2019-06-01")
-    # only the page that had no body text is asked for again: it was never archived
-    assert [record.path for record in server.requests if record.path.startswith("/rain/a/")] == \
-        [f"/rain/a/{EMPTY_PAGE}"]
+    result = crawl(server, archive, "since=2019-06-01", STATE_DIR=str(state))
+    assert [record.path for record in server.requests if record.path.startswith("/rain/a/")] == []
     assert result.counts["known"] == len(FEED_ARTICLES)
+    # the page that had no body text was never archived: remembered, not asked for again
+    assert result.counts["no_body"] == 1
+    assert f"skipped (no body last time): {EMPTY_PAGE}" in result.log
     assert result.counts["archived"] == 0
-    assert {name: path.stat().st_mtime_ns for name, path in archived_files(tmp_path).items()} == before
+    assert {name: path.stat().st_mtime_ns for name, path in archived_files(archive).items()} == before
+
+
+def test_a_page_without_body_is_fetched_again_once_its_wait_is_over(server, tmp_path):
+    state = tmp_path / "state"
+    crawl(server, tmp_path / "archive", "since=2019-06-01", STATE_DIR=str(state))
+    remembered = json.loads((state / "no-body.json").read_text(encoding="utf-8"))
+    assert list(remembered) == [EMPTY_PAGE]
+    # the wait is over (as after NO_BODY_RETRY_DAYS), and with a wait of 0 there is no memory
+    for settings in ({"NO_BODY_RETRY_DAYS": "0.000001"}, {"NO_BODY_RETRY_DAYS": "0"}):
+        server.reset_log()
+        result = crawl(server, tmp_path / "archive", "since=2019-06-01", STATE_DIR=str(state), **settings)
+        assert server.count(f"/rain/a/{EMPTY_PAGE}") == 1
+        assert result.counts["no_body"] == 0 and result.counts["failed"] == 1
+    # named on the command line, it is fetched whatever the memory says
+    crawl(server, tmp_path / "archive", STATE_DIR=str(state))
+    server.reset_log()
+    crawl(server, tmp_path / "archive", f"url={EMPTY_PAGE}", STATE_DIR=str(state))
+    assert server.count(f"/rain/a/{EMPTY_PAGE}") == 1
 
 
 def test_refetch_rewrites_nothing_when_nothing_changed(server, tmp_path):

@@ -18,6 +18,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import JsonRequest
 
+from archiver.bodiless import BodilessPages
 from archiver.extensions import SKIP_LABELS, record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import NotAnArticle, OffSite, is_qq_host, parse_article_ref
@@ -96,7 +97,9 @@ class QQSpider(scrapy.Spider):
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
         spider.sitemap_batch = max(1, settings.getint("QQ_SITEMAP_BATCH"))
+        spider.bodiless = BodilessPages.load(settings.get("STATE_DIR"), settings.getfloat("NO_BODY_RETRY_DAYS"))
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.bodiless.save, signal=signals.spider_closed)
         try:
             spider.store.ensure_writable()
         except StoreError as error:
@@ -216,6 +219,10 @@ class QQSpider(scrapy.Spider):
         if entry.ref in self.store and not self.refetch:
             self._skip(Skip("known", f"{article_id}: already archived"), counted=True)
             return None
+        if entry.source != "url" and not self.refetch and self.bodiless.waiting(article_id):
+            self._skip(Skip("no_body", f"{article_id}: its page had no body text when last fetched"),
+                       counted=True)
+            return None
         return scrapy.Request(
             entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
             errback=self.article_failed, meta=self._article_meta(entry))
@@ -258,6 +265,7 @@ class QQSpider(scrapy.Spider):
             self._article_failed(listing, "gone", str(error))
             return
         except EmptyArticle as error:
+            self.bodiless.remember(listing.ref.article_id)
             self._article_failed(listing, "no_body", str(error))
             return
         except PageError as error:
