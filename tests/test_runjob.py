@@ -130,8 +130,8 @@ def test_a_run_archives_records_its_counts_and_logs(server, tmp_path):
     result = archiver_run(server, tmp_path, LOG_ROTATE_BYTES=3000, LOG_ROTATE_COUNT=2)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "qq-archiver: discovered 3, skipped 0 (known 0, not an article 0, off-site 0, too old 0), "
-        "archived 2, updated 0, unchanged 0, failed 1 [finished]"]
+        "qq-archiver: discovered 3, skipped 0 (known 0, not an article 0, off-site 0, too old 0, "
+        "no body last time 0), archived 2, updated 0, unchanged 0, failed 1 [finished]"]
     record = last_run(tmp_path)
     assert record["ok"] is True and record["problems"] == [] and record["finish_reason"] == "finished"
     counts = record["counts"]
