@@ -149,7 +149,8 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
 
 def _parse(body: bytes | str, url: str) -> _Page:
     html = decode_html(body) if isinstance(body, bytes) else body
-    html = _without_controls(_XML_DECLARATION.sub("", html, count=1))
+    # lxml reads every other control character (and the body is rid of them after cleaning).
+    html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
     if not html.strip():
         raise EmptyArticle("the page is empty")
     return _Page(html=html, url=url, data=_window_data(html), article_info=_article_info(html))
@@ -300,7 +301,8 @@ def _from_origin_content(page: _Page):
         alt = info.get("desc") if isinstance(info.get("desc"), str) else ""
         return f"<p><img src=\"{_attr(src)}\" alt=\"{_attr(alt)}\"></p>"
 
-    return lxml.html.fragment_fromstring(_IMG_PLACEHOLDER.sub(image, text), create_parent="div")
+    # lxml refuses a control character in the text it puts before the first element.
+    return lxml.html.fragment_fromstring(_without_controls(_IMG_PLACEHOLDER.sub(image, text)), create_parent="div")
 
 
 def _image_url(value) -> str:

@@ -155,3 +155,9 @@ def test_control_characters_never_reach_the_body(body, expected):
     article = read_article(page.encode("utf-8"), URL)
     assert article.body_html == f"{expected}<p>{PARAGRAPH}</p>"
     assert PARAGRAPH in render_document(article)
+
+
+def test_control_characters_in_origin_content_never_reach_the_body():
+    data = {"title": "标题", "originContent": {"text": f"\x0b前文<p>段落\x01一</p><p>{PARAGRAPH}</p>"}}
+    article = read_article(rain_page(data).encode("utf-8"), URL)
+    assert article.body_html == f"前文<p>段落一</p><p>{PARAGRAPH}</p>"
