@@ -128,11 +128,27 @@ def plain_text(body_html: str) -> str:
 def summarise(body_html: str) -> str:
     """The existing site's summary: the plain text with each newline/tab/CR as one space, outer
     white space stripped; under 80 characters whole, otherwise its first 50 and `...`."""
-    text = re.sub(r"[\r\n\t]", " ", plain_text(body_html)).strip()
-    text = clean_title(text)
-    if len(text) < SUMMARY_LIMIT:
-        return text
-    return text[:SUMMARY_LENGTH] + "..."
+    return summary_of_text(plain_text(body_html))
+
+
+def summary_of_text(text: str) -> str:
+    """`summarise` for the body's plain text."""
+    # Each step works character by character but the stripping, so when the text's beginning
+    # alone gives 80 characters, the summary is its first 50: the rest of a long body is not
+    # cleaned for nothing.
+    summary = _summary_text(text[:_SUMMARY_PREFIX])
+    if len(summary) < SUMMARY_LIMIT:
+        summary = _summary_text(text)
+        if len(summary) < SUMMARY_LIMIT:
+            return summary
+    return summary[:SUMMARY_LENGTH] + "..."
+
+
+_SUMMARY_PREFIX = 400
+
+
+def _summary_text(text: str) -> str:
+    return clean_title(re.sub(r"[\r\n\t]", " ", text).strip())
 
 
 def _lxml_markdown(body_html: str) -> str | None:

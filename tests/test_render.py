@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from archiver.ids import ArticleRef
 from archiver.items import Article
-from archiver.render import body_markdown, clean_title, render_document, summarise
+from archiver.render import body_markdown, clean_title, render_document, summarise, summary_of_text
 
 REF = ArticleRef("20250212A03JWP00")
 KEYS = ["title", "date", "summary", "categories", "lang", "translations", "tags", "menu", "thumbnail",
@@ -95,3 +95,18 @@ def test_any_title_and_body_round_trip(title, body):
     assert list(post.metadata) == KEYS
     assert document.endswith("\n\n[qq](https://new.qq.com/rain/a/20250212A03JWP00)\n")
     assert post.metadata["summary"] == summarise(f"<p>{escape(body)}</p>")
+
+
+def _summary_as_the_format_defines(text: str) -> str:
+    text = clean_title(text.replace("\r", " ").replace("\n", " ").replace("\t", " ").strip())
+    return text if len(text) < 80 else text[:50] + "..."
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["新闻", "a", " ", "\n", "\t", "\r", "\x01", "\x1f", "\x85", "\xa0",
+                                 "\u3000", "\ud800", "\u2028", "。", "x" * 60, " " * 60, "\x1c" * 30]),
+                max_size=120).map("".join))
+def test_the_summary_of_a_long_body_is_read_from_its_beginning_only(text):
+    """summary_of_text cleans only the first few hundred characters when they are enough: the
+    same summary as cleaning the whole text, whatever white space and controls it holds."""
+    assert summary_of_text(text) == _summary_as_the_format_defines(text)
