@@ -126,10 +126,14 @@ def stat(log: str, name: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def least_cpu(run, repeat: int) -> dict:
-    """The run that used the least CPU of `repeat` tries: other work on the machine only adds."""
-    rows = [run() for _ in range(max(1, repeat))]
+def least(rows: list[dict]) -> dict:
+    """The run that used the least CPU: other work on the machine only adds."""
     return min(rows, key=lambda row: row.get("cpu_loop", row["m"].cpu))
+
+
+def least_cpu(run, repeat: int) -> dict:
+    """The least CPU of `repeat` tries of `run`."""
+    return least([run() for _ in range(max(1, repeat))])
 
 
 def fail(message: str) -> None:
@@ -447,18 +451,23 @@ def main(argv: list[str] | None = None) -> int:
                 if "floor" in only:
                     floor_fixed = least_cpu(lambda: run_floor(server, work, nothing, 0, "floor-empty"), args.repeat)
             with FixtureServer(site_dir=site) as server:
-                if "crawl" in only:
-                    crawl = least_cpu(lambda: run_crawl(server, work, args.articles, args.code), args.repeat)
-                    if args.profile:
-                        crawl.update(profile_crawl(server, work, args.code))
-                    if hasattr(archiver_settings, "WARC_ENABLED"):
-                        nowarc = least_cpu(lambda: run_crawl(server, work, args.articles, args.code, "crawl-nowarc",
-                                                             {"WARC_ENABLED": "False"}), args.repeat)
-                        print(f"crawl, WARC off: {nowarc['m']}", file=sys.stderr)
-                    print(f"crawl: {crawl['m']}", file=sys.stderr)
-                if "floor" in only:
-                    floor = least_cpu(lambda: run_floor(server, work, site, args.articles), args.repeat)
-                    print(f"floor: {floor['m']}", file=sys.stderr)
+                # Interleaved (crawl, crawl without WARC, floor; again...): whatever the machine
+                # does meanwhile falls on all three alike.
+                rounds: dict[str, list[dict]] = {"crawl": [], "nowarc": [], "floor": []}
+                for _ in range(max(1, args.repeat)):
+                    if "crawl" in only:
+                        rounds["crawl"].append(run_crawl(server, work, args.articles, args.code))
+                        if hasattr(archiver_settings, "WARC_ENABLED"):
+                            rounds["nowarc"].append(run_crawl(server, work, args.articles, args.code,
+                                                              "crawl-nowarc", {"WARC_ENABLED": "False"}))
+                    if "floor" in only:
+                        rounds["floor"].append(run_floor(server, work, site, args.articles))
+                crawl, nowarc, floor = (least(rows) if rows else None for rows in rounds.values())
+                for name, entry in (("crawl", crawl), ("crawl, WARC off", nowarc), ("floor", floor)):
+                    if entry:
+                        print(f"{name}: {entry['m']}", file=sys.stderr)
+                if crawl and args.profile:
+                    crawl.update(profile_crawl(server, work, args.code))
         if "trafilatura" in only:
             bare = least_cpu(lambda: run_trafilatura(work, site, args.articles), args.repeat)
             print(f"trafilatura: {bare['m']} loop {bare['cpu_loop']:.1f} s", file=sys.stderr)
