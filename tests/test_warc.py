@@ -83,6 +83,25 @@ def test_writer_links_request_and_metadata_records_to_their_response(tmp_path):
     assert feed_request["http"].get_header("Content-Length") == "15"
 
 
+@pytest.mark.parametrize("size", [0, 15_000, 70_000, 2_500_000])
+def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
+    """Empty, small and multi-megabyte bodies: one gzip member a record, read back byte for byte,
+    digests right (read_records checks them)."""
+    rng = random.Random(size)
+    words = ["新闻", "<p>", "</p>", "qq", "2025年", "<div class='x'>", " ", "\n"]
+    body = "".join(rng.choice(words) for _ in range(size // 4)).encode("utf-8")[:size]
+    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+        writer.write_exchange(exchange("https://news.qq.com/rain/a/20250212A03JWP00", body))
+    path = writer.paths[0]
+    data = path.read_bytes()
+    # the warcinfo record and the three of the exchange (a listing-less one: response, request)
+    members = data.count(b"\x1f\x8b\x08")
+    assert members >= 3
+    response = [record for record in read_records(path) if record["type"] == "response"][0]
+    assert response["body"] == body
+    assert gzip.decompress(data).count(b"WARC/1.1\r\n") == 3
+
+
 def test_writer_rolls_over_at_the_size_limit_without_splitting_records(tmp_path):
     body = random.Random(6).randbytes(10_000)  # does not compress: each exchange adds ~10 kB
     with WarcFileWriter(tmp_path, 25_000) as writer:
