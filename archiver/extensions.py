@@ -9,7 +9,7 @@ from scrapy import signals
 logger = logging.getLogger(__name__)
 
 SKIP_LABELS = {"known": "known", "not_article": "not an article", "offsite": "off-site", "too_old": "too old",
-               "no_body": "no body last time"}
+               "gone": "gone last time", "no_body": "no body last time"}
 SKIP_REASONS = tuple(SKIP_LABELS)
 OUTCOMES = ("archived", "updated", "unchanged")
 

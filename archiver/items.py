@@ -21,7 +21,7 @@ class Listing:
 @dataclass(frozen=True)
 class Skip:
     """A discovered item that is not fetched, and why: `reason` is its stats key
-    (known, not_article, offsite, too_old, no_body)."""
+    (known, not_article, offsite, too_old, gone, no_body)."""
 
     reason: str
     detail: str

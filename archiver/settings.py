@@ -22,9 +22,9 @@ QQ_SITEMAP_URL = "https://news.qq.com/sitemap/index.xml"
 # Article requests handed to Scrapy at a time from the sitemaps; the rest wait as listings and one
 # child sitemap is read at a time, so a crawl's memory is bounded by this, not the sitemap's size.
 QQ_SITEMAP_BATCH = 500
-# A discovered article whose page had no body text (a video) is not fetched again for this many
-# days (STATE_DIR/no-body.json); 0 fetches it on every run.
-NO_BODY_RETRY_DAYS = 7
+# A discovered article found deleted at the source, or whose page had no body text (a video), is
+# not fetched again for this many days (STATE_DIR/unarchivable.json); 0 fetches it on every run.
+UNARCHIVABLE_RETRY_DAYS = 7
 QQ_ARTICLE_URL = "https://new.qq.com/rain/a/{id}"
 # Pre-2019 pages have no id to put in QQ_ARTICLE_URL: their own URL, rebuilt from their id.
 QQ_LEGACY_ARTICLE_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"

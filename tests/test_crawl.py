@@ -20,6 +20,7 @@ FEED_ARTICLES = {  # id: layout it exercises
     "20251122A03KLM00": "unknown layout (trafilatura)",
 }
 EMPTY_PAGE = "20251123A04NOP00"
+DELETED = "20190101A0ZZZZ00"  # listed, answers 404
 SITEMAP_ONLY = "20251125A06TUV00"
 
 
@@ -72,19 +73,25 @@ def test_second_run_fetches_no_article_page(server, tmp_path):
     assert [record.path for record in server.requests if record.path.startswith("/rain/a/")] == []
     assert result.counts["known"] == len(FEED_ARTICLES)
     # the page that had no body text was never archived: remembered, not asked for again
-    assert result.counts["no_body"] == 1
+    assert result.counts["no_body"] == 1 and result.counts["failed"] == 0
     assert f"skipped (no body last time): {EMPTY_PAGE}" in result.log
     assert result.counts["archived"] == 0
     assert {name: path.stat().st_mtime_ns for name, path in archived_files(archive).items()} == before
 
 
-def test_a_page_without_body_is_fetched_again_once_its_wait_is_over(server, tmp_path):
+def test_deleted_and_empty_pages_are_fetched_again_once_their_wait_is_over(server, tmp_path):
     state = tmp_path / "state"
-    crawl(server, tmp_path / "archive", "since=2019-06-01", STATE_DIR=str(state))
-    remembered = json.loads((state / "no-body.json").read_text(encoding="utf-8"))
-    assert list(remembered) == [EMPTY_PAGE]
-    # the wait is over (as after NO_BODY_RETRY_DAYS), and with a wait of 0 there is no memory
-    for settings in ({"NO_BODY_RETRY_DAYS": "0.000001"}, {"NO_BODY_RETRY_DAYS": "0"}):
+    first = crawl(server, tmp_path / "archive", STATE_DIR=str(state))
+    remembered = json.loads((state / "unarchivable.json").read_text(encoding="utf-8"))
+    assert {article_id: entry["reason"] for article_id, entry in remembered.items()} == {
+        EMPTY_PAGE: "no_body", DELETED: "gone"}
+    assert first.counts["failed"] == 2
+    server.reset_log()
+    second = crawl(server, tmp_path / "archive", STATE_DIR=str(state))
+    assert (second.counts["gone"], second.counts["no_body"], second.counts["failed"]) == (1, 1, 0)
+    assert server.count(f"/rain/a/{DELETED}") == 0
+    # the wait is over (as after UNARCHIVABLE_RETRY_DAYS), and with a wait of 0 there is no memory
+    for settings in ({"UNARCHIVABLE_RETRY_DAYS": "0.000001"}, {"UNARCHIVABLE_RETRY_DAYS": "0"}):
         server.reset_log()
         result = crawl(server, tmp_path / "archive", "since=2019-06-01", STATE_DIR=str(state), **settings)
         assert server.count(f"/rain/a/{EMPTY_PAGE}") == 1

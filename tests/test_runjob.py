@@ -131,7 +131,7 @@ def test_a_run_archives_records_its_counts_and_logs(server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "qq-archiver: discovered 3, skipped 0 (known 0, not an article 0, off-site 0, too old 0, "
-        "no body last time 0), archived 2, updated 0, unchanged 0, failed 1 [finished]"]
+        "gone last time 0, no body last time 0), archived 2, updated 0, unchanged 0, failed 1 [finished]"]
     record = last_run(tmp_path)
     assert record["ok"] is True and record["problems"] == [] and record["finish_reason"] == "finished"
     counts = record["counts"]
@@ -144,9 +144,10 @@ def test_a_run_archives_records_its_counts_and_logs(server, tmp_path):
     again = archiver_run(server, tmp_path, LOG_ROTATE_BYTES=3000, LOG_ROTATE_COUNT=2)
     assert again.returncode == 0, again.stderr
     counts = last_run(tmp_path)["counts"]
-    assert (counts["skipped"]["known"], counts["archived"], counts["failed"]) == (2, 0, 1)
+    # the deleted article is remembered (STATE_DIR/unarchivable.json): not fetched, not failed again
+    assert (counts["skipped"]["known"], counts["skipped"]["gone"], counts["archived"], counts["failed"]) == (2, 1, 0, 0)
     state = tmp_path / "state"
-    assert "discovered 3, skipped 2 (known 2" in (state / "run.log").read_text(encoding="utf-8")
+    assert "discovered 3, skipped 3 (known 2" in (state / "run.log").read_text(encoding="utf-8")
     assert (state / "run.log.1").is_file()  # rotated at LOG_ROTATE_BYTES
     assert not (state / "run.log.3").exists()  # LOG_ROTATE_COUNT kept
 

@@ -18,7 +18,6 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import JsonRequest
 
-from archiver.bodiless import BodilessPages
 from archiver.extensions import SKIP_LABELS, record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import NotAnArticle, OffSite, is_qq_host, parse_article_ref
@@ -27,10 +26,13 @@ from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, re
 from archiver.pipelines import store_for
 from archiver.sitemaps import SitemapError, parse_sitemap
 from archiver.store import StoreError
+from archiver.unarchivable import UnarchivablePages
 
 logger = logging.getLogger(__name__)
 
 DISCOVERY_SOURCES = ("feed", "sitemap")
+_UNARCHIVABLE_DETAILS = {"gone": "deleted at the source when last fetched",
+                         "no_body": "its page had no body text when last fetched"}
 ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
 
 
@@ -97,9 +99,10 @@ class QQSpider(scrapy.Spider):
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
         spider.sitemap_batch = max(1, settings.getint("QQ_SITEMAP_BATCH"))
-        spider.bodiless = BodilessPages.load(settings.get("STATE_DIR"), settings.getfloat("NO_BODY_RETRY_DAYS"))
+        spider.unarchivable = UnarchivablePages.load(settings.get("STATE_DIR"),
+                                                     settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.bodiless.save, signal=signals.spider_closed)
+        crawler.signals.connect(spider.unarchivable.save, signal=signals.spider_closed)
         try:
             spider.store.ensure_writable()
         except StoreError as error:
@@ -219,9 +222,9 @@ class QQSpider(scrapy.Spider):
         if entry.ref in self.store and not self.refetch:
             self._skip(Skip("known", f"{article_id}: already archived"), counted=True)
             return None
-        if entry.source != "url" and not self.refetch and self.bodiless.waiting(article_id):
-            self._skip(Skip("no_body", f"{article_id}: its page had no body text when last fetched"),
-                       counted=True)
+        reason = None if entry.source == "url" or self.refetch else self.unarchivable.waiting(article_id)
+        if reason is not None:
+            self._skip(Skip(reason, f"{article_id}: {_UNARCHIVABLE_DETAILS[reason]}"), counted=True)
             return None
         return scrapy.Request(
             entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
@@ -265,7 +268,6 @@ class QQSpider(scrapy.Spider):
             self._article_failed(listing, "gone", str(error))
             return
         except EmptyArticle as error:
-            self.bodiless.remember(listing.ref.article_id)
             self._article_failed(listing, "no_body", str(error))
             return
         except PageError as error:
@@ -303,4 +305,5 @@ class QQSpider(scrapy.Spider):
 
     def _article_failed(self, listing: Listing, reason: str, detail: str) -> None:
         record_failure(self.crawler.stats, reason)
+        self.unarchivable.remember(listing.ref.article_id, reason)  # if gone or empty
         logger.warning("failed %s (%s): %s", listing.ref.article_id, reason.replace("_", " "), detail)
