@@ -133,6 +133,14 @@ def test_sitemaps_are_read_one_child_at_a_time_and_their_articles_queued_in_batc
     assert result.counts["too_old"] == 1
 
 
+def test_a_child_sitemap_that_fails_does_not_stop_the_next_one(server, tmp_path):
+    server.script("/sitemap/sitemap_1.xml", [Reply(status=500)] * 10)
+    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_SITEMAP_BATCH="1")
+    assert server.count("/sitemap/sitemap_2.xml") == 1
+    assert SITEMAP_ONLY in archived_files(tmp_path)
+    assert "sitemap_1.xml" in result.log and result.returncode == 1  # a sitemap could not be read: the run failed
+
+
 def test_url_argument_takes_every_form_and_refuses_other_hosts(server, tmp_path):
     legacy_url = server.url("/finance/a/20180923/000843.htm")
     result = crawl(server, tmp_path, f"url={legacy_url},20251120A01ABC,https://example.com/rain/a/{GOLDEN},"
