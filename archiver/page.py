@@ -205,8 +205,8 @@ def _article_info(html: str) -> dict:
     # The object lives in a script: what follows it (styles, markup) is not searched.
     end = html.find("</script", match.end(), match.end() + 4000)
     block = html[match.end(): end if end != -1 else match.end() + 4000]
-    return {match.group(1): match.group(2) if match.group(2) is not None else match.group(3)
-            for match in _JS_STRING_FIELD.finditer(block)}
+    return {field.group(1): field.group(2) if field.group(2) is not None else field.group(3)
+            for field in _JS_STRING_FIELD.finditer(block)}
 
 
 # --- metadata ---------------------------------------------------------------------------
@@ -302,7 +302,8 @@ def _from_origin_content(page: _Page):
         return f"<p><img src=\"{_attr(src)}\" alt=\"{_attr(alt)}\"></p>"
 
     # lxml refuses a control character in the text it puts before the first element.
-    return lxml.html.fragment_fromstring(_without_controls(_IMG_PLACEHOLDER.sub(image, text)), create_parent="div")
+    body = _without_controls(_IMG_PLACEHOLDER.sub(image, text))
+    return lxml.html.fragment_fromstring(body, create_parent="div")
 
 
 def _image_url(value) -> str:
