@@ -121,16 +121,13 @@ class ArchiveStore:
     def path_for(self, ref: ArticleRef) -> Path:
         """The article's file: the one already archived under either id form, else a new one."""
         existing = self._existing_path(ref)
-        if existing is not None:
-            return existing
+        return existing if existing is not None else self._new_path(ref)
+
+    def _new_path(self, ref: ArticleRef) -> Path:
+        # A valid id holds only ASCII letters, digits and `_`: its file cannot leave the folder.
         if not is_valid_id(ref.article_id):
             raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
-        name = f"{ref.article_id}{SUFFIX}"
-        # The id is validated (ASCII letters, digits, one `_` form); a name with no separator
-        # cannot leave the folder whatever it is.
-        if os.sep in name or (os.altsep and os.altsep in name) or "\x00" in name:
-            raise ValueError(f"refusing a path outside the archive: {name}")
-        return self.folder / name
+        return self.folder / f"{ref.article_id}{SUFFIX}"
 
     def read(self, ref: ArticleRef) -> str | None:
         path = self._existing_path(ref)
@@ -143,14 +140,17 @@ class ArchiveStore:
 
     def write(self, ref: ArticleRef, document: str) -> Outcome:
         """Store the document atomically; a byte-identical one leaves the file untouched."""
-        path = self.path_for(ref)
+        existing = self._existing_path(ref)
+        path = existing if existing is not None else self._new_path(ref)
         data = document.encode("utf-8")
-        try:
-            old = path.read_bytes()
-        except FileNotFoundError:
-            old = None
-        except OSError as error:
-            raise StoreError(error.errno, f"cannot read {path}: {error.strerror}") from None
+        old = None
+        if existing is not None:  # a new article's file is not looked for twice
+            try:
+                old = path.read_bytes()
+            except FileNotFoundError:  # removed since it was found
+                pass
+            except OSError as error:
+                raise StoreError(error.errno, f"cannot read {path}: {error.strerror}") from None
         if old == data:
             return Outcome.UNCHANGED
         _atomic_write(path, data)
