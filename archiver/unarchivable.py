@@ -21,7 +21,9 @@ from pathlib import Path
 from archiver.ids import is_valid_id
 
 FILE_NAME = "unarchivable.json"
-REASONS = ("gone", "no_body")
+# The failures remembered, each with what a skipped article's log line says of it.
+REASONS = {"gone": "deleted at the source when last fetched",
+           "no_body": "its page had no body text when last fetched"}
 
 logger = logging.getLogger(__name__)
 

@@ -26,13 +26,11 @@ from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, re
 from archiver.pipelines import store_for
 from archiver.sitemaps import SitemapError, parse_sitemap
 from archiver.store import StoreError
-from archiver.unarchivable import UnarchivablePages
+from archiver.unarchivable import REASONS as UNARCHIVABLE_REASONS, UnarchivablePages
 
 logger = logging.getLogger(__name__)
 
 DISCOVERY_SOURCES = ("feed", "sitemap")
-_UNARCHIVABLE_DETAILS = {"gone": "deleted at the source when last fetched",
-                         "no_body": "its page had no body text when last fetched"}
 ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
 
 
@@ -224,7 +222,7 @@ class QQSpider(scrapy.Spider):
             return None
         reason = None if entry.source == "url" or self.refetch else self.unarchivable.waiting(article_id)
         if reason is not None:
-            self._skip(Skip(reason, f"{article_id}: {_UNARCHIVABLE_DETAILS[reason]}"), counted=True)
+            self._skip(Skip(reason, f"{article_id}: {UNARCHIVABLE_REASONS[reason]}"), counted=True)
             return None
         return scrapy.Request(
             entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
