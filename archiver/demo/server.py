@@ -79,12 +79,18 @@ class FixtureServer:
     /sitemap/<name>.xml` (and `.xml.gz`), `GET /rain/a/<id>` (`pages/<id>.html`) and `GET
     /<channel>/a/<YYYYMMDD>/<NNNNNN>.htm` (`legacy/<channel>_<date>_<number>.htm`, GBK bytes,
     no charset in the header). Anything else is a 404.
+
+    With `gzip_pages`, article pages go out gzipped (`Content-Encoding: gzip`) to a client that
+    accepts it, as qq's servers send them; each page is compressed once and kept.
     """
 
-    def __init__(self, site_dir: str | Path = DEFAULT_SITE_DIR, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, site_dir: str | Path = DEFAULT_SITE_DIR, host: str = "127.0.0.1", port: int = 0,
+                 gzip_pages: bool = False):
         self.site_dir = Path(site_dir)
         self.host = host
         self.port = port
+        self.gzip_pages = gzip_pages
+        self._gzipped: dict[tuple[str, int, int], bytes] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -210,17 +216,17 @@ class FixtureServer:
             entry = entries.popleft()
         return entry if isinstance(entry, Reply) else None
 
-    def _route(self, method: str, path: str, body: bytes) -> Reply:
+    def _route(self, method: str, path: str, body: bytes, accept_encoding: str = "") -> Reply:
         if method in ("GET", "HEAD"):
             if path == "/robots.txt":
                 return self._file("robots.txt", "text/plain; charset=utf-8", substitute=True)
             if match := _SITEMAP_PATH.fullmatch(path):
                 return self._sitemap(match.group(1), gzipped=bool(match.group(2)))
             if match := _ARTICLE_PATH.fullmatch(path):
-                return self._file(f"pages/{match.group(1)}.html", "text/html; charset=utf-8")
+                return self._page(f"pages/{match.group(1)}.html", "text/html; charset=utf-8", accept_encoding)
             if match := _LEGACY_PATH.fullmatch(path):
                 # Old qq servers sent no charset: the page's own meta tag (gb2312) says it.
-                return self._file(f"legacy/{'_'.join(match.groups())}.htm", "text/html")
+                return self._page(f"legacy/{'_'.join(match.groups())}.htm", "text/html", accept_encoding)
         elif method == "POST" and path == "/web_feed/getPCList":
             return self._feed(body)
         return _not_found()
@@ -252,6 +258,33 @@ class FixtureServer:
         if gzipped and reply.status == 200:
             return Reply(200, gzip.compress(reply.body, mtime=0), {"Content-Type": "application/x-gzip"})
         return reply
+
+    def precompress(self) -> None:
+        """Gzip every article page now (with `gzip_pages`), not as each is first asked for: a
+        benchmark's first crawl then finds the server as its later ones do."""
+        for folder, pattern in (("pages", "*.html"), ("legacy", "*.htm")):
+            for path in sorted((self.site_dir / folder).glob(pattern)):
+                self._page(f"{folder}/{path.name}", "text/html", "gzip")
+
+    def _page(self, relative: str, content_type: str, accept_encoding: str) -> Reply:
+        if not (self.gzip_pages and "gzip" in accept_encoding.lower()):
+            return self._file(relative, content_type)
+        try:
+            stat = (self.site_dir / relative).stat()
+        except OSError:
+            return self._file(relative, content_type)
+        key = (relative, stat.st_mtime_ns, stat.st_size)  # a page rewritten is compressed again
+        with self._lock:
+            gzipped = self._gzipped.get(key)
+        if gzipped is None:
+            reply = self._file(relative, content_type)
+            if reply.status != 200:
+                return reply
+            gzipped = gzip.compress(reply.body, compresslevel=6, mtime=0)
+            with self._lock:
+                self._gzipped[key] = gzipped
+        return Reply(200, gzipped, {"Content-Type": content_type, "Content-Encoding": "gzip",
+                                    "Vary": "Accept-Encoding"})
 
     def _file(self, relative: str, content_type: str, substitute: bool = False) -> Reply:
         path = self.site_dir / relative
@@ -299,7 +332,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fixture._begin(record)
         try:
-            reply = fixture._scripted(parts.path) or fixture._route(self.command, parts.path, body)
+            reply = fixture._scripted(parts.path) or fixture._route(
+                self.command, parts.path, body, self.headers.get("Accept-Encoding", ""))
             if reply.delay > 0:
                 time.sleep(reply.delay)
             if reply.reset:
