@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 import requests
+import urllib3
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay,
                       wait_exponential, wait_random_exponential)
 
@@ -30,7 +31,7 @@ from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, re
 from archiver.render import render_document
 from archiver.spiders.qq import endpoint_hosts
 from archiver.store import ArchiveStore, StoreError
-from archiver.warc import Exchange, exchange_from_requests, open_capture
+from archiver.warc import Exchange, decode_body, exchange_from_requests, open_capture
 
 GONE_STATUSES = (404, 410)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -225,8 +226,13 @@ class ArticleFetcher:
                     raise TemporaryFailure(f"HTTP {status}")
                 if not 200 <= status < 300:
                     raise FetchError(f"HTTP {status} from {url}")
-                body = self._read_body(url, response)
-                exchange = exchange_from_requests(response, body) if self.capture is not None else None
+                received = self._read_body(url, response)
+                try:
+                    body = decode_body(received, response.headers.get("Content-Encoding"), self.max_size)
+                except ValueError as error:
+                    raise FetchError(f"{url}: {error}") from None
+                # Captured as received, Content-Encoding and all, as the crawl captures.
+                exchange = exchange_from_requests(response, received) if self.capture is not None else None
                 return PageResponse(url=url, status=status, body=body, exchange=exchange)
         raise FetchError(f"more than {self.max_redirects} redirects from {url}")
 
@@ -244,12 +250,13 @@ class ArticleFetcher:
             raise FetchError(f"{url}: {declared} bytes, more than DOWNLOAD_MAXSIZE ({self.max_size})")
         chunks, size = [], 0
         try:
-            for chunk in response.iter_content(_CHUNK):
+            # The body as sent (decode_body undoes its Content-Encoding), de-chunked.
+            for chunk in response.raw.stream(_CHUNK, decode_content=False):
                 size += len(chunk)
                 if self.max_size and size > self.max_size:
                     raise FetchError(f"{url}: more than DOWNLOAD_MAXSIZE ({self.max_size} bytes)")
                 chunks.append(chunk)
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise TemporaryFailure(f"{url}: {_connection_reason(error)} while reading") from None
         return b"".join(chunks)
 

@@ -32,7 +32,7 @@ from archiver.items import Article, Listing
 from archiver.page import PageError, read_article
 from archiver.spiders.qq import endpoint_hosts
 from archiver.store import ArchiveStore, Outcome
-from archiver.warc import ARTICLE_PROFILE, warc_dir
+from archiver.warc import ARTICLE_PROFILE, decode_body, warc_dir
 
 logger = logging.getLogger(__name__)
 
@@ -146,24 +146,31 @@ def _listing(data: bytes) -> Listing | None:
         return None
 
 
-def capture_body(capture: Capture) -> bytes:
-    """The HTTP body of a capture, as the crawl's page reader received it."""
+def capture_body(capture: Capture, max_size: int = 0) -> bytes:
+    """The HTTP body of a capture as the crawl's page reader received it: its Content-Encoding
+    undone (decoding to at most `max_size` bytes; 0: no limit). Raises PageError when it cannot be."""
     with open(capture.path, "rb") as stream:
         stream.seek(capture.offset)
         record = next(iter(ArchiveIterator(stream)))
-        return record.raw_stream.read()
+        body = record.raw_stream.read()
+        encoding = record.http_headers.get_header("Content-Encoding")
+    try:
+        return decode_body(body, encoding, max_size)
+    except ValueError as error:
+        raise PageError(f"the captured body cannot be decoded: {error}") from None
 
 
-def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset()) -> Article:
+def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset(), max_size: int = 0) -> Article:
     """The article a capture holds, read and checked as the spider's are; raises PageError or
     NotArchivable."""
-    article = read_article(capture_body(capture), capture.url, ref=capture.listing.ref,
+    article = read_article(capture_body(capture, max_size), capture.url, ref=capture.listing.ref,
                            listing=capture.listing, extra_hosts=extra_hosts)
     check_archivable(article)
     return article
 
 
-def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozenset()) -> Article:
+def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozenset(),
+                   max_size: int = 0) -> Article:
     """The article the newest readable 2xx capture gives, with the thumbnail the crawl would have
     kept through all the captures: the newest feed listing image, else (`archive_article` then
     prefers one already in the file) the page's own image of the oldest capture that had one.
@@ -175,7 +182,7 @@ def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozen
             problems.append(f"HTTP {capture.status}")
             continue
         try:
-            articles.append(read_capture(capture, extra_hosts))
+            articles.append(read_capture(capture, extra_hosts, max_size))
         except (PageError, NotArchivable, NotAnArticle, OffSite) as error:
             problems.append(str(error))
         except Exception as error:  # as in the spider: one bad page is a failed capture, not the end
@@ -210,7 +217,7 @@ def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) ->
         images = ImageFolder.from_settings(settings)
     for article_id, entries in captures.items():
         try:
-            article = newest_article(entries, extra_hosts)
+            article = newest_article(entries, extra_hosts, settings.getint("DOWNLOAD_MAXSIZE"))
         except PageError as error:
             report.failed[article_id] = str(error)
             continue

@@ -97,8 +97,8 @@ IMAGES_STATIC_URL = "/qq-images/"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
-    # Just after HttpCompressionMiddleware (590): records the bodies the page reader gets.
-    "archiver.warc.WarcCaptureMiddleware": 585,
+    # Just before HttpCompressionMiddleware (590): records the bodies as the server sent them.
+    "archiver.warc.WarcCaptureMiddleware": 595,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,

@@ -9,9 +9,13 @@ record, a `request` record (`WARC-Concurrent-To` the response) and, for an artic
 and what discovery knew of it (the `Listing`: feed title, publish time, thumbnail), so that
 `archiver rebuild` can re-read the page with no network and no feed.
 
-Bodies are kept as the page reader saw them: Scrapy has already undone any Content-Encoding
-(gzip, br...) and the chunked transfer coding, so the recorded HTTP headers lose those and carry
-the decoded body's Content-Length. Each file's `warcinfo` record says so.
+Bodies are kept as the server sent them, Content-Encoding (gzip, br...) and all, as web archives
+keep them: the capture sits before Scrapy's HttpCompressionMiddleware, and `archiver fetch` reads
+the raw stream. Only the chunked transfer coding is undone (the HTTP clients undo it as they
+read): the recorded headers lose Transfer-Encoding and carry the recorded body's Content-Length.
+Each file's `warcinfo` record says so. `decode_body` undoes the Content-Encoding for the page
+reader (`archiver fetch`, `archiver rebuild`). Keeping the encoded body is also what keeps
+capture cheap: a gzipped page is a quarter of the bytes to digest and compress.
 
 WARC/1.1, each record its own gzip member, with sha1 block and payload digests; warcio builds the
 HTTP header blocks and the `warcinfo` record, and reads the files back.
@@ -19,7 +23,6 @@ HTTP header blocks and the `warcinfo` record, and reads the files back.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -37,6 +40,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+import zlib as stdlib_zlib  # reads what servers sent: its errors are the ones documented
 try:
     # ISA-L's deflate writes the same gzip format several times faster than zlib.
     from isal import isal_zlib as zlib
@@ -54,8 +58,8 @@ ARTICLE_PROFILE = "urn:x-qq-archiver:article-listing:1"
 # ISA-L's level 1 gzips a page to ~38 % of its size (zlib's 6: ~32 %) in a seventh of the time.
 GZIP_LEVEL = 1
 _DROPPED_RESPONSE_HEADERS = ("transfer-encoding", "content-length")
-_BODY_NOTE = ("decoded: HTTP bodies are recorded as the crawler read them, after any "
-              "Content-Encoding and Transfer-Encoding were undone; those headers are dropped "
+_BODY_NOTE = ("as received: HTTP bodies are recorded as the server sent them, with any "
+              "Content-Encoding; the chunked Transfer-Encoding is undone and that header dropped, "
               "and Content-Length is the length of the recorded body")
 
 logger = logging.getLogger(__name__)
@@ -92,8 +96,8 @@ def exchange_from_scrapy(request, response) -> Exchange:
 
 
 def exchange_from_requests(response, body: bytes) -> Exchange:
-    """A `requests` response (read with `stream=True`, its decoded `body` given) as an Exchange:
-    for `archiver fetch`, which downloads outside Scrapy."""
+    """A `requests` response (read with `stream=True`, its `body` as received: not decoded) as an
+    Exchange: for `archiver fetch`, which downloads outside Scrapy."""
     request = response.request
     request_body = request.body or b""
     version = getattr(response.raw, "version", 11)
@@ -124,6 +128,57 @@ def software_name() -> str:
 def _scrapy_headers(headers) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1"))
             for name, values in headers.items() for value in values]
+
+
+def decode_body(body: bytes, content_encoding: str | None, max_size: int = 0) -> bytes:
+    """`body` with its Content-Encoding undone (codings listed first were applied first, so they
+    are undone last). Raises ValueError for a coding it cannot undo, a damaged body, or one that
+    decodes to more than `max_size` bytes (0: no limit)."""
+    for coding in reversed([part.strip().lower() for part in (content_encoding or "").split(",")]):
+        if coding in ("", "identity"):
+            continue
+        if coding in ("gzip", "x-gzip", "deflate"):
+            body = _inflate(body, coding, max_size)
+        elif coding == "br":
+            body = _unbrotli(body, max_size)
+        else:
+            raise ValueError(f"cannot undo the Content-Encoding {coding!r}")
+    return body
+
+
+def _inflate(body: bytes, coding: str, max_size: int) -> bytes:
+    # gzip (wbits 16+) or, for deflate, the zlib format most servers send (else raw deflate).
+    formats = (stdlib_zlib.MAX_WBITS | 16,) if coding != "deflate" else (stdlib_zlib.MAX_WBITS, -stdlib_zlib.MAX_WBITS)
+    for wbits in formats:
+        inflater = stdlib_zlib.decompressobj(wbits)
+        try:
+            decoded = inflater.decompress(body, max_size + 1) if max_size else inflater.decompress(body)
+        except stdlib_zlib.error as error:
+            problem = error
+            continue
+        _check_size(decoded, max_size)
+        return decoded
+    raise ValueError(f"damaged {coding} body: {problem}")
+
+
+def _unbrotli(body: bytes, max_size: int) -> bytes:
+    try:
+        import brotli
+    except ImportError:
+        raise ValueError("cannot undo the Content-Encoding 'br': brotli is not installed") from None
+    decompressor = brotli.Decompressor()
+    try:
+        decoded = (decompressor.process(body, output_buffer_limit=max_size + 1) if max_size
+                   else decompressor.process(body))
+    except brotli.error as error:
+        raise ValueError(f"damaged br body: {error}") from None
+    _check_size(decoded, max_size)
+    return decoded
+
+
+def _check_size(decoded: bytes, max_size: int) -> None:
+    if max_size and len(decoded) > max_size:
+        raise ValueError(f"the body decodes to more than {max_size} bytes")
 
 
 def listing_json(listing: Listing) -> bytes:
@@ -189,10 +244,9 @@ class WarcFileWriter:
     @staticmethod
     def _member(record_type: str, url: str, date: str, record_id: str, http_head: bytes, body: bytes,
                 content_type: str, extra: list[tuple[str, str]]) -> bytes:
-        """One record as one gzip member. Written here rather than by warcio's WARCWriter: the
-        body is digested and compressed where it lies, never copied, and the record's header
-        block is formatted as warcio formats it, without its per-header conversions (capture
-        must stay cheap)."""
+        """One record as one gzip member. Written here rather than by warcio's WARCWriter, with
+        the record's header block formatted as warcio formats it but without its per-header
+        conversions, and compressed in one call: capture must stay cheap."""
         block_digest = hashlib.sha1(http_head)
         block_digest.update(body)
         headers = [("WARC-Type", record_type), ("WARC-Record-ID", record_id), ("WARC-Date", date),
@@ -201,9 +255,9 @@ class WarcFileWriter:
                    ("WARC-Block-Digest", _sha1_label(block_digest)),
                    ("Content-Type", content_type), ("Content-Length", str(len(http_head) + len(body)))]
         head = "".join([f"WARC/{WARC_VERSION}\r\n", *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"])
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-        return b"".join((compressor.compress(head.encode("utf-8") + http_head), compressor.compress(body),
-                         compressor.compress(b"\r\n\r\n"), compressor.flush()))
+        # One copy of the body into the record costs less than a streaming compressor's set-up.
+        return zlib.compress(b"".join((head.encode("utf-8"), http_head, body, b"\r\n\r\n")),
+                             GZIP_LEVEL, zlib.MAX_WBITS + 16)
 
     def _open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -254,8 +308,15 @@ def _request_head(exchange: Exchange) -> bytes:
                             is_http_request=True).to_ascii_bytes()
 
 
+# Base32 (RFC 4648), ten bits at a time: base64.b32encode is Python code, six calls a page.
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_BASE32_PAIRS = [_BASE32[pair >> 5] + _BASE32[pair & 31] for pair in range(1024)]
+
+
 def _sha1_label(digest) -> str:
-    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+    """`sha1:` and the 160-bit digest in base32, as WARC files label their digests."""
+    number = int.from_bytes(digest.digest(), "big")
+    return "sha1:" + "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(150, -1, -10)])
 
 
 def _reason(status: int) -> str:
@@ -269,11 +330,12 @@ class WarcCaptureMiddleware:
     """Downloader middleware: writes every response the crawl receives (retried attempts,
     redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
 
-    It sits just after HttpCompressionMiddleware (590), so it sees the body the page reader gets.
-    Each exchange is written as it arrives, on the crawl's thread: handing it to a writer thread
-    cost more (the two threads contending for the GIL: +1.5 ms of CPU a page against +0.6 ms,
-    measured on the benchmark's pages). A capture that cannot be written is logged once and
-    capture stops; the crawl goes on.
+    It sits just before HttpCompressionMiddleware (590), so it sees the body as the server sent
+    it; a redirect (RedirectMiddleware, 600) is followed before it, so the response recorded is
+    the one answering the URL the spider gets. Each exchange is written as it arrives, on the
+    crawl's thread: a writer thread (GIL contention) and a writer process both cost the crawl more
+    on the benchmark's 2 cores (BENCHMARKS.md). A capture that cannot be written is logged once
+    and capture stops; the crawl goes on.
     """
 
     def __init__(self, writer: WarcFileWriter, stats):

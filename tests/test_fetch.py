@@ -349,3 +349,30 @@ def test_fetched_pages_are_captured_for_rebuild(capsys, server, archive, tmp_pat
     report = rebuild_archive(load_settings({"ARCHIVE_DIR": str(fresh), "STATE_DIR": str(archive.parent / "state")}), [])
     assert report.captures >= 1
     assert article_file(fresh).read_bytes() == article_file(archive).read_bytes()
+
+
+def test_a_gzipped_page_is_captured_as_sent_and_archived_as_read(capsys, site, archive, tmp_path):
+    """A server that gzips (as qq's do): the page reader gets the page, the WARC the bytes sent,
+    and a rebuild from them writes the same file; a body that does not decode is refused."""
+    import gzip
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archiver.rebuild import rebuild_archive
+
+    with FixtureServer(site, gzip_pages=True) as server:
+        assert fetch(capsys, server, archive, ARTICLE_ID)[0] == 0
+        assert server.requests[-1].headers.get("Accept-Encoding") == "gzip, deflate"
+        server.script(page_path(OTHER_ID), [Reply(body=b"not gzip at all", headers={
+            "Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"})])
+        status, lines, _ = fetch(capsys, server, archive, OTHER_ID)
+    assert status == 1 and "damaged gzip body" in "\n".join(lines), lines
+    assert archived_files(archive) == [f"{ARTICLE_ID}.zh-CN.md"]
+    [warc] = sorted((archive.parent / "state" / "warc").iterdir())[:1]
+    with open(warc, "rb") as stream:
+        [page] = [record.raw_stream.read() for record in ArchiveIterator(stream)
+                  if record.rec_type == "response" and record.http_headers.get_header("Content-Encoding") == "gzip"]
+    assert gzip.decompress(page) == article_page()
+    fresh = tmp_path / "rebuilt"
+    rebuild_archive(load_settings({"ARCHIVE_DIR": str(fresh), "STATE_DIR": str(archive.parent / "state")}), [])
+    assert article_file(fresh).read_bytes() == article_file(archive).read_bytes()

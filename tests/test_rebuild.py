@@ -147,3 +147,14 @@ def test_rebuild_waits_for_no_run(tmp_path, capsys):
         code = main(["rebuild", "-s", f"ARCHIVE_DIR={tmp_path / 'archive'}", "-s", f"STATE_DIR={tmp_path / 'state'}"])
     assert code == EX_TEMPFAIL
     assert "a run is active" in capsys.readouterr().err
+
+
+def test_rebuild_from_gzipped_captures_reproduces_the_crawl(tmp_path, capsys):
+    """Pages captured as a gzipping server sent them are decoded again for the rebuild."""
+    state = tmp_path / "state"
+    with FixtureServer(gzip_pages=True) as server:
+        result = crawl(server, tmp_path / "crawled", "discover=feed,sitemap", STATE_DIR=str(state))
+    assert result.counts["archived"] == 6, result.log[-3000:]
+    counts = rebuild(capsys, tmp_path / "rebuilt", state)
+    assert (counts["code"], counts["archived"], counts["changed"]) == (0, 6, 6)
+    assert_same_archive(tmp_path / "crawled", tmp_path / "rebuilt")
