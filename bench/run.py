@@ -5,7 +5,8 @@
     .venv/bin/python bench/run.py --profile            # and a pyinstrument profile of the crawl
 
 Generates N fixture articles (bench/generate.py) into a temporary folder, serves them on localhost
-with `FixtureServer`, and measures, each in a subprocess of its own:
+with `FixtureServer` (gzipped, as qq's servers send them; `--identity`: uncompressed), and
+measures, each in a subprocess of its own:
 
 - crawl: `scrapy crawl qq -a discover=sitemap` with politeness off (no delay, no autothrottle,
   no robots.txt, 16 concurrent requests), into an empty archive;
@@ -301,7 +302,8 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
              f"{site_bytes / n / 1024:.0f} KB a page on average, {site_bytes / 2**20:.0f} MB in all)"
              if layouts else "no articles generated")
     lines = [f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, {pages}, "
-             f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}.", "",
+             f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; pages served "
+             f"{'uncompressed' if args.identity else 'gzipped (Content-Encoding: gzip, as qq serves them)'}.", "",
              f"    {args.command}", "",
              "CPU is user+sys seconds of each child process (os.wait4), the least of "
              f"{max(1, args.repeat)} run(s); pages/s is wall-clock (the fixture server runs in the benchmark's "
@@ -412,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the crawl, the floor and trafilatura this many times; keep the least CPU")
     parser.add_argument("--profile", action="store_true", help="also profile the crawl with pyinstrument")
+    parser.add_argument("--identity", action="store_true",
+                        help="serve the pages uncompressed (default: gzipped, as qq's servers send them)")
     parser.add_argument("--code", type=Path, default=REPO,
                         help="run the crawls from this checkout of the project (default: this one), "
                              "to compare two versions on the same pages")
@@ -450,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                     crawl_fixed = least_cpu(lambda: run_crawl(server, work, 0, args.code, "crawl-empty"), args.repeat)
                 if "floor" in only:
                     floor_fixed = least_cpu(lambda: run_floor(server, work, nothing, 0, "floor-empty"), args.repeat)
-            with FixtureServer(site_dir=site) as server:
+            with FixtureServer(site_dir=site, gzip_pages=not args.identity) as server:
+                server.precompress()
                 # Interleaved (crawl, crawl without WARC, floor; again...): whatever the machine
                 # does meanwhile falls on all three alike.
                 rounds: dict[str, list[dict]] = {"crawl": [], "nowarc": [], "floor": []}

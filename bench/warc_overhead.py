@@ -3,8 +3,10 @@
     .venv/bin/python bench/warc_overhead.py                   # 1,000 generated articles, 3 runs each
     .venv/bin/python bench/warc_overhead.py --articles 2000 --repeat 5
     .venv/bin/python bench/warc_overhead.py --articles 60 --repeat 2 --live   # the live politeness
+    .venv/bin/python bench/warc_overhead.py --articles 2000 --identity        # pages sent uncompressed
 
-Generates the benchmark's fixture site (bench/generate.py), serves it on localhost, and crawls
+Generates the benchmark's fixture site (bench/generate.py), serves it on localhost (pages gzipped,
+as qq's servers send them; `--identity`: uncompressed), and crawls
 it (`-a discover=sitemap`, politeness off as in bench/run.py) into an empty archive, alternating
 capture off and on. CPU is user+sys seconds of the crawl process (the least of the runs: other
 work on the machine only adds); wall seconds are shown too. On a shared machine those totals
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="crawls with capture on, and off (default 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--live", action="store_true", help="keep the live politeness settings")
+    parser.add_argument("--identity", action="store_true",
+                        help="serve the pages uncompressed (default: gzipped, as qq's servers send them)")
     args = parser.parse_args(argv)
     # The crawl subprocess imports bench/timed_capture.py.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), os.environ.get("PYTHONPATH")]))
@@ -76,14 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         generate_site(site, args.articles, args.seed)
         site_bytes = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
         runs: dict[bool, list[dict]] = {False: [], True: []}
-        with FixtureServer(site) as server:
+        with FixtureServer(site, gzip_pages=not args.identity) as server:
+            server.precompress()
             for _ in range(args.repeat):
                 for warc in (False, True):
                     runs[warc].append(crawl_once(server, work, args.articles, warc, args.live))
     off = min(runs[False], key=lambda run: run["cpu"])
     on = min(runs[True], key=lambda run: run["cpu"])
     print(f"{args.articles} articles, {site_bytes / 1e6:.1f} MB of pages; least of {args.repeat} runs each; "
-          f"{'live politeness' if args.live else 'politeness off (CPU-bound)'}")
+          f"{'live politeness' if args.live else 'politeness off (CPU-bound)'}; pages served "
+          f"{'uncompressed' if args.identity else 'gzipped'}")
     print(f"  WARC off: CPU {off['cpu']:.2f} s, wall {off['wall']:.2f} s")
     print(f"  WARC on:  CPU {on['cpu']:.2f} s, wall {on['wall']:.2f} s, {on['warc_bytes'] / 1e6:.1f} MB of WARC")
     print(f"  capture overhead: CPU {100 * (on['cpu'] / off['cpu'] - 1):+.1f} %, "
