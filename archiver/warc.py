@@ -19,6 +19,11 @@ capture cheap: a gzipped page is a quarter of the bytes to digest and compress.
 
 WARC/1.1, each record its own gzip member, with sha1 block and payload digests; warcio builds the
 HTTP header blocks and the `warcinfo` record, and reads the files back.
+
+In a crawl the files are written by a child process (`CaptureProcess`): the crawl's thread only
+hands each exchange over a pipe, and the digests, the gzip and the writes happen on the other
+core. `archiver fetch` writes its few exchanges itself (`WarcFileWriter`); both write the same
+records with the same code.
 """
 
 from __future__ import annotations
@@ -29,13 +34,16 @@ import io
 import json
 import logging
 import os
-from dataclasses import dataclass
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -197,12 +205,13 @@ class WarcFileWriter:
     """
 
     def __init__(self, folder: str | os.PathLike, max_bytes: int, software: str = "qq-archiver",
-                 started: dt.datetime | None = None):
+                 started: dt.datetime | None = None, pid: int | None = None):
         self.folder = Path(folder)
         self.max_bytes = max_bytes
         self.software = software
         started = started or dt.datetime.now(dt.timezone.utc)
-        self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
+        # `pid`: the crawl's, when a capture process writes for it.
+        self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{pid or os.getpid()}"
         self._builder = WARCWriter(None, warc_version=WARC_VERSION)
         self._file = None
         self._sequence = 0
@@ -213,11 +222,14 @@ class WarcFileWriter:
     def path(self) -> Path | None:
         return self.paths[-1] if self._file is not None else None
 
-    def write_exchange(self, exchange: Exchange, listing: Listing | None = None) -> None:
-        """The response, its request and, for an article page, its listing."""
+    def write_exchange(self, exchange: Exchange, listing: Listing | None = None,
+                       received: dt.datetime | None = None) -> None:
+        """The response, its request and, for an article page, its listing; `received` (UTC,
+        default now) is the records' WARC-Date."""
         if self._file is None:
             self._open()
-        date = datetime_to_iso_date(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), use_micros=True)
+        received = received or dt.datetime.now(dt.timezone.utc)
+        date = datetime_to_iso_date(received.replace(tzinfo=None), use_micros=True)
         response_id = StatusAndHeadersParser.make_warc_id()
         ip = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
         members = [self._member("response", exchange.url, date, response_id, _response_head(exchange),
@@ -326,34 +338,196 @@ def _reason(status: int) -> str:
         return "Unknown"  # qq's own codes (567 rate limited) have no standard phrase
 
 
+class CaptureProcess:
+    """A WarcFileWriter in a child process, fed through a pipe: `write_exchange` costs the
+    crawl's thread the pickling of the headers and one copy of the body into the pipe.
+
+    The child ends when the pipe closes (`close()`, or the crawl dying: every exchange handed over
+    whole is still written) and then reports its records, files and CPU time. If it cannot write
+    (disk full, no permission), it says why and ends: the next hand-over, or `close()`, raises
+    CaptureFailed with its reason.
+    """
+
+    def __init__(self, folder: str | os.PathLike, max_bytes: int, software: str = "qq-archiver"):
+        self.folder = Path(folder)
+        self.paths: list[Path] = []
+        self.records = 0
+        self.cpu_seconds = 0.0
+        started = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from archiver.warc import serve_capture; serve_capture()",
+             str(self.folder), str(max_bytes), software, started, str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._pipe = self._process.stdin.fileno()
+        try:
+            # A page (most are under 300 KB) goes into the pipe without waiting for the child.
+            import fcntl
+
+            fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        except (ImportError, AttributeError, OSError):
+            pass
+        self._report: dict | None = None
+
+    @property
+    def report(self) -> dict:
+        """What the child said when it ended ({} until then): records, paths, cpu_seconds, and
+        `error` or `skipped` (records it could not write) when something went wrong."""
+        return self._report or {}
+
+    def write_exchange(self, exchange: Exchange, listing: Listing | None = None) -> None:
+        if self._report is not None:
+            raise CaptureFailed(self._report.get("error") or "the WARC capture process has ended")
+        head = pickle.dumps((replace(exchange, body=b""), listing, dt.datetime.now(dt.timezone.utc)),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        parts = [struct.pack(_FRAME, len(head), len(exchange.body)), head, exchange.body]
+        try:
+            _write_all(self._pipe, parts)
+        except OSError:  # the child has ended: its report says why
+            self._finish()
+            raise CaptureFailed(self._report.get("error") or "the WARC capture process has ended") from None
+
+    def close(self) -> None:
+        """Let the child write what it was handed, and wait for its report."""
+        if self._report is None:
+            self._finish()
+        if self._report.get("error"):
+            raise CaptureFailed(self._report["error"])
+
+    def _finish(self) -> None:
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        output = self._process.stdout.read()
+        self._process.wait()
+        try:
+            report = json.loads(output)
+        except ValueError:
+            report = {"error": f"the WARC capture process ended with exit code {self._process.returncode}"}
+        self._report = report
+        self.paths = [Path(path) for path in report.get("paths", [])]
+        self.records = report.get("records", 0)
+        self.cpu_seconds = report.get("cpu_seconds", 0.0)
+
+    def __enter__(self) -> CaptureProcess:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class CaptureFailed(OSError):
+    """The capture process could not write (its reason is the message)."""
+
+
+# One exchange in the pipe: the lengths of its pickled head and of its body, then both.
+_FRAME = "!II"
+_PIPE_BYTES = 1024 * 1024
+
+
+def _write_all(fd: int, parts: list[bytes]) -> None:
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        written = os.writev(fd, views)
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]
+
+
+def _read_exactly(stream, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def serve_capture(argv: list[str] | None = None) -> None:
+    """The capture process (CaptureProcess): reads exchanges from stdin until it closes, writes
+    them with a WarcFileWriter, and prints its report (JSON) on stdout."""
+    folder, max_bytes, software, started, pid = argv or sys.argv[1:]
+    # Ctrl-C reaches the whole process group: the crawl closes down, and this process writes
+    # what it was handed until the crawl closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    writer = WarcFileWriter(folder, int(max_bytes), software,
+                            started=dt.datetime.strptime(started, "%Y%m%dT%H%M%S.%fZ"), pid=int(pid))
+    report: dict = {}
+    stdin = sys.stdin.buffer
+    try:
+        while (frame := _read_exactly(stdin, struct.calcsize(_FRAME))) is not None:
+            head_length, body_length = struct.unpack(_FRAME, frame)
+            head, body = _read_exactly(stdin, head_length), _read_exactly(stdin, body_length)
+            if head is None or body is None:
+                break  # the crawl died while handing this one over
+            exchange, listing, received = pickle.loads(head)
+            try:
+                writer.write_exchange(replace(exchange, body=body), listing, received)
+            except OSError:
+                raise  # the files cannot be written: the capture ends, and says why
+            except Exception as error:  # one record that cannot be written must not end the capture
+                report.setdefault("skipped", []).append(f"{exchange.url}: {error!r}")
+    except OSError as error:
+        report["error"] = f"cannot write the WARC capture in {folder}: {error}"
+    finally:
+        try:
+            writer.close()
+        except OSError as error:
+            report.setdefault("error", f"cannot finish the WARC file {writer.path}: {error}")
+        usage = os.times()
+        report.update(records=writer.records, paths=[str(path) for path in writer.paths],
+                      cpu_seconds=usage.user + usage.system, max_rss_mb=_max_rss_mb())
+        try:
+            sys.stdout.write(json.dumps(report))
+            sys.stdout.flush()
+        except BrokenPipeError:  # the crawl died: nobody is left to read the report
+            pass
+
+
+def _max_rss_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return 0.0
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 class WarcCaptureMiddleware:
     """Downloader middleware: writes every response the crawl receives (retried attempts,
     redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
 
     It sits just before HttpCompressionMiddleware (590), so it sees the body as the server sent
-    it; a redirect (RedirectMiddleware, 600) is followed before it, so the response recorded is
-    the one answering the URL the spider gets. Each exchange is written as it arrives, on the
-    crawl's thread: a writer thread (GIL contention) and a writer process both cost the crawl more
-    on the benchmark's 2 cores (BENCHMARKS.md). A capture that cannot be written is logged once
-    and capture stops; the crawl goes on.
+    it; a redirect (RedirectMiddleware, 600) is followed before it. The records are written by a
+    CaptureProcess. A capture that cannot be written is logged once and capture stops; the crawl
+    goes on.
     """
 
-    def __init__(self, writer: WarcFileWriter, stats):
+    def __init__(self, writer: CaptureProcess | None, stats, folder: Path):
         self.writer = writer
         self.stats = stats
-        self.failed = False
+        self.folder = folder
+        self.stopped = False
 
     @classmethod
     def from_crawler(cls, crawler):
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
         settings = crawler.settings
         if not settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WARC_ENABLED is off")
-        middleware = cls(open_capture(settings), crawler.stats)
+        folder = warc_dir(settings)
+        try:
+            writer = CaptureProcess(folder, settings.getint("WARC_MAX_BYTES"), software_name())
+        except OSError as error:
+            logger.error("cannot start the WARC capture (%s): this run is not captured", error)
+            writer = None
+        middleware = cls(writer, crawler.stats, folder)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def process_response(self, request, response):
-        if self.failed:
+        if self.writer is None or self.stopped:
             return response
         listing = request.meta.get("listing")
         try:
@@ -361,32 +535,31 @@ class WarcCaptureMiddleware:
         except Exception:  # a response the capture cannot represent must not cost the article
             logger.exception("cannot capture %s in the WARC file", response.url)
             return response
-        self._write(exchange, listing if isinstance(listing, Listing) else None)
+        try:
+            self.writer.write_exchange(exchange, listing if isinstance(listing, Listing) else None)
+        except OSError as error:
+            self._stop(error)
         return response
 
-    def _write(self, exchange: Exchange, listing: Listing | None) -> None:
-        """One exchange into the file, or the reason capture stops."""
-        try:
-            self.writer.write_exchange(exchange, listing)
-        except OSError as error:
-            self.failed = True
-            self._close()
-            logger.error("cannot write the WARC capture in %s (%s): capture is off for the rest "
-                         "of this run", self.writer.folder, error)
-            return
-        except Exception:  # one record that cannot be written must not end the capture
-            logger.exception("cannot capture %s in the WARC file", exchange.url)
-
     def spider_closed(self, spider, reason):
-        self._close()
-        self.stats.set_value("warc/records", self.writer.records)
-        self.stats.set_value("warc/files", len(self.writer.paths))
-        if self.writer.paths:
-            logger.info("WARC capture: %d records in %s", self.writer.records,
-                        ", ".join(str(path) for path in self.writer.paths))
-
-    def _close(self) -> None:
+        if self.writer is None:
+            return
         try:
             self.writer.close()
         except OSError as error:
-            logger.error("cannot finish the WARC file %s: %s", self.writer.path, error)
+            self._stop(error)
+        writer = self.writer
+        for problem in writer.report.get("skipped", []):
+            logger.error("cannot capture %s in the WARC file", problem)
+        self.stats.set_value("warc/records", writer.records)
+        self.stats.set_value("warc/files", len(writer.paths))
+        self.stats.set_value("warc/writer_cpu_seconds", round(writer.cpu_seconds, 3))
+        self.stats.set_value("warc/writer_max_rss_mb", writer.report.get("max_rss_mb", 0.0))
+        if writer.paths:
+            logger.info("WARC capture: %d records in %s", writer.records,
+                        ", ".join(str(path) for path in writer.paths))
+
+    def _stop(self, error: OSError) -> None:
+        if not self.stopped:
+            self.stopped = True
+            logger.error("%s: capture is off for the rest of this run", error)

@@ -11,8 +11,10 @@ it (`-a discover=sitemap`, politeness off as in bench/run.py) into an empty arch
 capture off and on. CPU is user+sys seconds of the crawl process (the least of the runs: other
 work on the machine only adds); wall seconds are shown too. On a shared machine those totals
 vary by more than the capture costs, so the runs with capture on also count the CPU time spent
-inside the capture middleware itself (bench/timed_capture.py, `time.thread_time()`), and the
-overhead is also given as that time over the rest of the crawl's CPU. With `--live` the crawl
+inside the capture middleware itself (bench/timed_capture.py, `time.thread_time()`: handing each
+exchange to the capture process), and the overhead is also given as that time over the rest of
+the crawl's CPU; the capture process's own CPU (it is a child of the crawl, so the crawl's CPU
+includes it) is shown beside it. With `--live` the crawl
 keeps the live politeness settings (DOWNLOAD_DELAY, AutoThrottle, 2 requests per domain): the
 crawl as it runs against qq.com, where the capture's share of the wall time is far smaller.
 """
@@ -57,10 +59,13 @@ def crawl_once(server: FixtureServer, work: Path, articles: int, warc: bool, liv
     warc_bytes = sum(path.stat().st_size for path in (state / "warc").glob("*.warc.gz")) if warc else 0
     log = log_file.read_text(encoding="utf-8", errors="replace")
     timed = [float(value) for value in re.findall(r"'warc/cpu_seconds': ([0-9.e-]+)", log)]
-    if warc and not timed:
-        sys.exit(f"bench: no warc/cpu_seconds in the crawl's stats; see {log_file}")
+    writer = [float(value) for value in re.findall(r"'warc/writer_cpu_seconds': ([0-9.e-]+)", log)]
+    waited = [float(value) for value in re.findall(r"'warc/wall_seconds': ([0-9.e-]+)", log)]
+    if warc and not (timed and writer):
+        sys.exit(f"bench: no warc/cpu_seconds or warc/writer_cpu_seconds in the crawl's stats; see {log_file}")
     return {"argv": show(argv), "cpu": result.cpu, "wall": result.wall, "warc_bytes": warc_bytes,
-            "capture_cpu": sum(timed)}
+            "capture_cpu": sum(timed), "writer_cpu": sum(writer),
+            "capture_wall": sum(waited)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     fastest_off = min(run["wall"] for run in runs[False])
     print(f"  the crawl's time: {fastest_off:.2f} s off, {fastest_on:.2f} s on "
           f"({100 * (fastest_on / fastest_off - 1):+.1f} %, least wall of each)")
-    shares = sorted(run["capture_cpu"] / (run["cpu"] - run["capture_cpu"]) for run in runs[True])
+    shares = sorted(run["capture_cpu"] / (run["cpu"] - run["capture_cpu"] - run["writer_cpu"]) for run in runs[True])
     inside = ", ".join(f"{run['capture_cpu']:.2f} s" for run in runs[True])
-    print(f"  CPU inside the capture middleware: {inside}; "
+    print(f"  CPU inside the capture middleware (the crawl's thread): {inside}; "
           f"over the rest of the crawl's CPU: median {100 * shares[len(shares) // 2]:.1f} %, "
           f"highest {100 * shares[-1]:.1f} %")
+    walls = ", ".join(f"{run['capture_wall']:.2f} s" for run in runs[True])
+    print(f"  wall time inside the capture middleware: {walls}")
+    writers = ", ".join(f"{run['writer_cpu']:.2f} s" for run in runs[True])
+    print(f"  CPU of the capture process (digests, gzip, writes; on the other core): {writers}")
     print(f"  command: {on['argv']}")
     return 0
 

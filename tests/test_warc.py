@@ -13,7 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archiver.demo.server import FixtureServer, Reply
 from archiver.ids import ref_from_id
 from archiver.items import Listing
-from archiver.warc import ARTICLE_PROFILE, Exchange, WarcFileWriter, decode_body
+from archiver.warc import _FRAME, ARTICLE_PROFILE, CaptureFailed, CaptureProcess, Exchange, WarcFileWriter, decode_body
 from crawling import archived_files, crawl
 
 FEED_IDS = {"20250212A03JWP00", "20251120A01ABC00", "20251121A02DEF00", "20191105A0GHIJ00",
@@ -116,6 +116,61 @@ def test_writer_rolls_over_at_the_size_limit_without_splitting_records(tmp_path)
         assert path.stat().st_size < 25_000 + 12_000, path
         responses += sum(record["type"] == "response" for record in records)
     assert responses == 7
+
+
+def test_capture_process_writes_what_it_is_handed_with_the_crawls_name_and_time(tmp_path):
+    """The crawl's capture: a child process writes the records, rolling over as the writer does."""
+    import datetime as dt
+    import os
+
+    listing = Listing(ref=ref_from_id("20250212A03JWP00"), title="标题", source="sitemap")
+    bodies = [random.Random(number).randbytes(size) for number, size in enumerate([0, 9_000, 2_000_000, 12_000])]
+    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with CaptureProcess(tmp_path, 30_000, "qq-archiver/test") as capture:
+        for number, body in enumerate(bodies):
+            capture.write_exchange(exchange(f"http://127.0.0.1:1/rain/a/2025021{number}A03JWP00", body),
+                                   listing if number == 1 else None)
+    assert capture.report.get("error") is None and capture.records == 9
+    assert 5 < capture.report["max_rss_mb"] < 200
+    assert len(capture.paths) == 2 and capture.cpu_seconds > 0  # rolled over after the 2 MB body
+    assert all(f"-{os.getpid()}-" in path.name for path in capture.paths)  # the crawl's pid, not the child's
+    records = [record for path in capture.paths for record in read_records(path)]
+    responses = [record for record in records if record["type"] == "response"]
+    assert [record["body"] for record in responses] == bodies
+    [metadata] = [record for record in records if record["type"] == "metadata"]
+    assert metadata["concurrent_to"] == responses[1]["id"]
+    assert json.loads(metadata["body"])["listing"]["source"] == "sitemap"
+    # WARC-Date is when the crawl handed the exchange over
+    from warcio.timeutils import iso_date_to_datetime
+
+    assert all(before <= iso_date_to_datetime(record["date"]) <= dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+               for record in responses)
+
+
+def test_capture_process_keeps_every_whole_exchange_when_the_crawl_dies_mid_handover(tmp_path):
+    """A crawl killed while handing an exchange over: the ones handed over whole are written."""
+    import os
+    import struct
+
+    capture = CaptureProcess(tmp_path, 1 << 30)
+    for number in range(3):
+        capture.write_exchange(exchange(f"http://127.0.0.1:1/rain/a/2025021{number}A03JWP00", b"x" * 5000))
+    os.write(capture._pipe, struct.pack(_FRAME, 100, 100) + b"cut short")  # as a crawl killed here leaves it
+    capture.close()
+    assert capture.report.get("error") is None
+    records = read_records(capture.paths[0])
+    assert [record["type"] for record in records] == ["warcinfo"] + ["response", "request"] * 3
+
+
+def test_capture_process_that_cannot_write_says_why(tmp_path):
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the folder should be", encoding="utf-8")
+    capture = CaptureProcess(blocked / "warc", 1 << 30)
+    with pytest.raises(CaptureFailed, match=r"cannot write the WARC capture in .*state/warc: .*Not a directory"):
+        for number in range(200):  # the child fails on the first; the hand-over notices soon after
+            capture.write_exchange(exchange(f"http://127.0.0.1:1/rain/a/2025021{number % 10}A03JWP00"))
+        capture.close()
+    assert capture.records == 0
 
 
 def test_crawl_captures_every_response_with_its_request(server, tmp_path):
