@@ -485,11 +485,16 @@ def serve_capture(argv: list[str] | None = None) -> None:
 
 
 def _max_rss_mb() -> float:
+    """This process's peak RSS (VmHWM): not getrusage's, which after a vfork-based spawn still
+    counts the parent's memory."""
     try:
-        import resource
-    except ImportError:  # not on this platform
-        return 0.0
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0  # not on Linux
 
 
 class WarcCaptureMiddleware:
