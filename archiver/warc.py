@@ -39,7 +39,8 @@ import signal
 import struct
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -55,6 +56,7 @@ try:
 except ImportError:  # a platform with no isal wheel: slower, same files
     import zlib
 
+from archiver.ids import ArticleRef
 from archiver.items import Listing
 
 WARC_SUBDIR = "warc"
@@ -379,8 +381,13 @@ class CaptureProcess:
     def write_exchange(self, exchange: Exchange, listing: Listing | None = None) -> None:
         if self._report is not None:
             raise CaptureFailed(self._report.get("error") or "the WARC capture process has ended")
-        head = pickle.dumps((replace(exchange, body=b""), listing, dt.datetime.now(dt.timezone.utc)),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        # Plain values (the exchange's fields but its body, the listing's): a dataclass costs
+        # more to pickle and to rebuild on the other side.
+        fields = (exchange.url, exchange.method, exchange.request_headers, exchange.request_body,
+                  exchange.status, exchange.response_headers, exchange.protocol, exchange.ip_address)
+        listed = (listing.ref.article_id, listing.title, listing.published, listing.thumbnail,
+                  listing.source) if listing is not None else None
+        head = pickle.dumps((fields, listed, time.time()), protocol=pickle.HIGHEST_PROTOCOL)
         parts = [struct.pack(_FRAME, len(head), len(exchange.body)), head, exchange.body]
         try:
             _write_all(self._pipe, parts)
@@ -438,9 +445,16 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
             views[0] = views[0][written:]
 
 
-def _read_exactly(stream, size: int) -> bytes | None:
-    data = stream.read(size)
-    return data if len(data) == size else None
+def _read_exactly(stream, size: int) -> bytearray | None:
+    """`size` bytes read straight into one buffer (no copy through a read buffer); None at EOF."""
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        count = stream.readinto(view[got:])
+        if not count:
+            return None
+        got += count
+    return data
 
 
 def serve_capture(argv: list[str] | None = None) -> None:
@@ -453,16 +467,21 @@ def serve_capture(argv: list[str] | None = None) -> None:
     writer = WarcFileWriter(folder, int(max_bytes), software,
                             started=dt.datetime.strptime(started, "%Y%m%dT%H%M%S.%fZ"), pid=int(pid))
     report: dict = {}
-    stdin = sys.stdin.buffer
+    stdin = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
     try:
         while (frame := _read_exactly(stdin, struct.calcsize(_FRAME))) is not None:
             head_length, body_length = struct.unpack(_FRAME, frame)
             head, body = _read_exactly(stdin, head_length), _read_exactly(stdin, body_length)
             if head is None or body is None:
                 break  # the crawl died while handing this one over
-            exchange, listing, received = pickle.loads(head)
+            fields, listed, received = pickle.loads(head)
+            (url, method, request_headers, request_body, status, response_headers, protocol, ip) = fields
+            exchange = Exchange(url, method, request_headers, request_body, status, response_headers, body,
+                                protocol, ip)
+            listing = Listing(ArticleRef(listed[0]), *listed[1:]) if listed is not None else None
             try:
-                writer.write_exchange(replace(exchange, body=body), listing, received)
+                writer.write_exchange(exchange, listing,
+                                      dt.datetime.fromtimestamp(received, dt.timezone.utc))
             except OSError:
                 raise  # the files cannot be written: the capture ends, and says why
             except Exception as error:  # one record that cannot be written must not end the capture
