@@ -88,18 +88,26 @@ class Measured:
 
 
 def measure(argv: list[str], log_file: Path, cwd: Path = REPO) -> Measured:
-    """Run `argv` from `cwd` (the repo root: the project's settings apply); output to `log_file`."""
+    """Run `argv` from `cwd` (the repo root: the project's settings apply); output to `log_file`.
+    The command is started by bench/launch.py, a small process of its own, so that its peak RSS is
+    not this process's (see there)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("SCRAPY_")}
     log_file.unlink(missing_ok=True)
+    report_read, report_write = os.pipe()
     with log_file.open("ab") as log:
         started = time.monotonic()
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
+        process = subprocess.Popen([sys.executable, str(BENCH / "launch.py"), str(report_write), *argv],
+                                   cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, pass_fds=(report_write,))
+        os.close(report_write)
+        with os.fdopen(report_read) as reader:
+            report = json.loads(reader.read() or "{}")
+        process.wait()
         ended = time.monotonic()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024, wall=ended - started,
-                    returncode=process.returncode, started=started, ended=ended)
+    if not report:
+        fail(f"bench/launch.py reported nothing for {show(argv)}; see {log_file}")
+    return Measured(cpu=report["cpu"], rss_mb=report["maxrss_kb"] / 1024, wall=ended - started,
+                    returncode=report["returncode"], started=started, ended=ended)
 
 
 def scrapy_argv(*args: str, settings: dict[str, str]) -> list[str]:
