@@ -93,6 +93,8 @@ def measure(argv: list[str], log_file: Path, cwd: Path = REPO) -> Measured:
     not this process's (see there)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("SCRAPY_")}
     log_file.unlink(missing_ok=True)
+    # What earlier runs wrote is written out now, not during this run's fsyncs.
+    os.sync()
     report_read, report_write = os.pipe()
     with log_file.open("ab") as log:
         started = time.monotonic()

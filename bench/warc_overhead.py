@@ -45,6 +45,9 @@ def crawl_once(server: FixtureServer, work: Path, articles: int, warc: bool, liv
     shutil.rmtree(archive, ignore_errors=True)
     shutil.rmtree(state, ignore_errors=True)
     log_file.unlink(missing_ok=True)
+    # The previous run's files (52 MB of WARC, 2,000 documents) are written out now, not during
+    # this run's fsyncs: otherwise each run pays for the one before it.
+    os.sync()
     settings = {"ARCHIVE_DIR": str(archive), "STATE_DIR": str(state), **server.settings(), **({} if live else FAST),
                 "WARC_ENABLED": str(warc), "LOG_FILE": str(log_file)}
     if warc:
@@ -66,6 +69,12 @@ def crawl_once(server: FixtureServer, work: Path, articles: int, warc: bool, liv
     return {"argv": show(argv), "cpu": result.cpu, "wall": result.wall, "warc_bytes": warc_bytes,
             "capture_cpu": sum(timed), "writer_cpu": sum(writer),
             "capture_wall": sum(waited)}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  WARC on:  CPU {on['cpu']:.2f} s, wall {on['wall']:.2f} s, {on['warc_bytes'] / 1e6:.1f} MB of WARC")
     print(f"  capture overhead: CPU {100 * (on['cpu'] / off['cpu'] - 1):+.1f} %, "
           f"wall {100 * (on['wall'] / off['wall'] - 1):+.1f} % (least CPU on vs least CPU off)")
+    # Each run with capture is paired with the run just before it (without): the machine's
+    # speed drifts over minutes, so adjacent pairs compare best. The median of the pairs.
+    pairs = sorted(on_run["wall"] / off_run["wall"] - 1 for off_run, on_run in zip(runs[False], runs[True]))
+    print(f"  the crawl's time, run by run (on / the off run just before - 1): "
+          f"{', '.join(f'{100 * pair:+.1f} %' for pair in pairs)}; median {100 * _median(pairs):+.1f} %")
     fastest_on = min(run["wall"] for run in runs[True])
     fastest_off = min(run["wall"] for run in runs[False])
     print(f"  the crawl's time: {fastest_off:.2f} s off, {fastest_on:.2f} s on "
