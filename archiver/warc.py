@@ -526,10 +526,9 @@ class WarcCaptureMiddleware:
     goes on.
     """
 
-    def __init__(self, writer: CaptureProcess | None, stats, folder: Path):
+    def __init__(self, writer: CaptureProcess | None, stats):
         self.writer = writer
         self.stats = stats
-        self.folder = folder
         self.stopped = False
 
     @classmethod
@@ -540,13 +539,12 @@ class WarcCaptureMiddleware:
         settings = crawler.settings
         if not settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WARC_ENABLED is off")
-        folder = warc_dir(settings)
         try:
-            writer = CaptureProcess(folder, settings.getint("WARC_MAX_BYTES"), software_name())
+            writer = CaptureProcess(warc_dir(settings), settings.getint("WARC_MAX_BYTES"), software_name())
         except OSError as error:
             logger.error("cannot start the WARC capture (%s): this run is not captured", error)
             writer = None
-        middleware = cls(writer, crawler.stats, folder)
+        middleware = cls(writer, crawler.stats)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
