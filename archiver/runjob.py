@@ -24,7 +24,6 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import TextIO
 
 from archiver.extensions import failure_reason, run_counts, summary_line
 from archiver.ids import ArticleRef
-from archiver.store import ArchiveStore, StoreError
+from archiver.store import ArchiveStore, StoreError, replace_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -401,16 +400,5 @@ def _install_file_log(settings, state_dir: Path) -> logging.Handler:
 
 def _write_json(path: Path, record: dict) -> None:
     """Atomically, like the archive: a reader never sees half a file."""
-    handle, temp_name = tempfile.mkstemp(prefix=".last-run-", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as temp:
-            json.dump(record, temp, ensure_ascii=False, indent=2)
-            temp.write("\n")
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except OSError:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
-        raise
+    replace_atomically(path, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+                       prefix=".last-run-")

@@ -167,13 +167,21 @@ class ArchiveStore:
 def _atomic_write(path: Path, data: bytes) -> None:
     try:
         try:
-            handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+            replace_atomically(path, data)
         except FileNotFoundError:  # the archive's first article
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+            replace_atomically(path, data)
     except OSError as error:
         raise StoreError(error.errno or errno.EIO,
-                         f"cannot write to the archive folder {path.parent}: {error.strerror}") from None
+                         f"cannot write {path}: {error.strerror or error}") from None
+
+
+def replace_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX, suffix: str = TEMP_SUFFIX) -> None:
+    """`path` replaced by `data` in one step: a temporary file beside it (`prefix`...`suffix`),
+    synced, then renamed over it, so a reader or a crash sees the old file or the new, never part
+    of one. Raises OSError; the temporary file does not outlive a failure. The archive's files
+    and the state files (last-run.json, unarchivable.json) are all written this way."""
+    handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
@@ -181,12 +189,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.fsync(temp.fileno())
         os.chmod(temp_name, 0o644)
         os.replace(temp_name, path)
-    except OSError as error:
+    except OSError:
         try:
             os.unlink(temp_name)
         except OSError:
             pass
-        raise StoreError(error.errno or errno.EIO, f"cannot write {path}: {error.strerror}") from None
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:

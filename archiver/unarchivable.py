@@ -15,10 +15,10 @@ import datetime as dt
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from archiver.ids import is_valid_id
+from archiver.store import replace_atomically
 
 FILE_NAME = "unarchivable.json"
 # The failures remembered, each with what a skipped article's log line says of it.
@@ -84,17 +84,10 @@ class UnarchivablePages:
             return
         data = json.dumps({article_id: {"reason": reason, "found": found.isoformat(timespec="seconds")}
                            for article_id, (reason, found) in sorted(self.found.items())}, indent=1)
-        temp_name = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.path.parent,
-                                             prefix=f".{FILE_NAME}.", delete=False) as temp:
-                temp_name = temp.name
-                temp.write(data + "\n")
-            os.replace(temp_name, self.path)
+            replace_atomically(self.path, (data + "\n").encode("utf-8"), prefix=f".{FILE_NAME}.")
             self._changed = False
         except OSError as error:
-            if temp_name is not None and os.path.exists(temp_name):
-                os.unlink(temp_name)
             logger.warning("cannot write %s (%s): deleted and empty pages will be fetched again",
                            self.path, error)
