@@ -8,7 +8,7 @@ import frontmatter
 
 from archiver.items import Article
 from archiver.render import clean_title, plain_text, render_document
-from archiver.store import ArchiveStore, Outcome
+from archiver.store import ArchiveStore, Outcome, Stored
 
 
 def known_thumbnail(document: str) -> str:
@@ -41,16 +41,20 @@ def with_known_thumbnail(store: ArchiveStore, article: Article) -> Article:
     """The article with the thumbnail it is archived with: the feed's listing image when the
     article came through the feed, else the one already in its file, else the page's first image.
     A re-fetch never replaces a known thumbnail, and an unchanged article renders the same bytes."""
-    if article.thumbnail and not article.thumbnail_from_page:
+    return _with_thumbnail_of(store.find(article.ref), article)
+
+
+def _with_thumbnail_of(stored: Stored, article: Article) -> Article:
+    if (article.thumbnail and not article.thumbnail_from_page) or stored.data is None:
         return article
-    existing = store.read(article.ref)
-    known = known_thumbnail(existing) if existing else ""
+    known = known_thumbnail(stored.data.decode("utf-8", errors="replace"))
     if not known:
         return article
     return dataclasses.replace(article, thumbnail=known, thumbnail_from_page=False)
 
 
 def archive_article(store: ArchiveStore, article: Article) -> Outcome:
-    """Render and store the article (see with_known_thumbnail)."""
-    article = with_known_thumbnail(store, article)
-    return store.write(article.ref, render_document(article))
+    """Render and store the article (see with_known_thumbnail): its file looked up and read once,
+    for the thumbnail and for the comparison with what is stored."""
+    stored = store.find(article.ref)
+    return store.write(article.ref, render_document(_with_thumbnail_of(stored, article)), stored)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from dataclasses import dataclass
 from enum import Enum
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,14 @@ class Outcome(str, Enum):
     ARCHIVED = "archived"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An article's file in the archive and its bytes (None: no file yet)."""
+
+    path: Path
+    data: bytes | None
 
 
 class ArchiveStore:
@@ -129,33 +138,34 @@ class ArchiveStore:
             raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
         return self.folder / f"{ref.article_id}{SUFFIX}"
 
-    def read(self, ref: ArticleRef) -> str | None:
-        path = self._existing_path(ref)
-        if path is None:
-            return None
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-
-    def write(self, ref: ArticleRef, document: str) -> Outcome:
-        """Store the document atomically; a byte-identical one leaves the file untouched."""
+    def find(self, ref: ArticleRef) -> Stored:
+        """The article's file (the one archived under either id form, else where a new one goes)
+        and its bytes (None when there is none): one lookup and one read, for a caller that both
+        reads the file and then writes it (`write(..., stored=)`)."""
         existing = self._existing_path(ref)
-        path = existing if existing is not None else self._new_path(ref)
+        if existing is None:
+            return Stored(self._new_path(ref), None)
+        try:
+            return Stored(existing, existing.read_bytes())
+        except FileNotFoundError:  # removed since it was found
+            return Stored(existing, None)
+        except OSError as error:
+            raise StoreError(error.errno, f"cannot read {existing}: {error.strerror}") from None
+
+    def read(self, ref: ArticleRef) -> str | None:
+        data = self.find(ref).data
+        return data.decode("utf-8") if data is not None else None
+
+    def write(self, ref: ArticleRef, document: str, stored: Stored | None = None) -> Outcome:
+        """Store the document atomically; a byte-identical one leaves the file untouched.
+        `stored`: what `find` gave just before, so the file is not looked up and read again."""
+        stored = stored if stored is not None else self.find(ref)
         data = document.encode("utf-8")
-        old = None
-        if existing is not None:  # a new article's file is not looked for twice
-            try:
-                old = path.read_bytes()
-            except FileNotFoundError:  # removed since it was found
-                pass
-            except OSError as error:
-                raise StoreError(error.errno, f"cannot read {path}: {error.strerror}") from None
-        if old == data:
+        if stored.data == data:
             return Outcome.UNCHANGED
-        _atomic_write(path, data)
+        _atomic_write(stored.path, data)
         self._unsynced = True
-        return Outcome.ARCHIVED if old is None else Outcome.UPDATED
+        return Outcome.ARCHIVED if stored.data is None else Outcome.UPDATED
 
     def sync(self) -> None:
         """Make this store's renames durable: one fsync of the folder for all writes so far."""

@@ -33,3 +33,20 @@ def test_a_fresh_feed_thumbnail_replaces_the_known_one(tmp_path):
     assert thumbnail(store) == PAGE_IMAGE
     assert archive_article(store, article(FEED_IMAGE, from_page=False)) is Outcome.UPDATED
     assert thumbnail(store) == FEED_IMAGE
+
+
+def test_an_existing_file_is_found_and_read_once_and_a_damaged_one_is_replaced(tmp_path, monkeypatch):
+    """archive_article looks the file up once for the thumbnail and the comparison; a file that
+    is not UTF-8 (damaged) neither stops the write nor gives a thumbnail."""
+    from pathlib import Path
+
+    store = ArchiveStore(tmp_path)
+    path = store.find(REF).path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"---\nthumbnail: \xff\xfe broken\n")
+    reads = []
+    real_read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read_bytes(self))
+    assert archive_article(store, article(PAGE_IMAGE, from_page=True)) is Outcome.UPDATED
+    assert reads == [path]
+    assert thumbnail(store) == PAGE_IMAGE
