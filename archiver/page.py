@@ -324,12 +324,15 @@ def _first_with(page: _Page, marker: str, xpath: str):
     return _first(page, xpath) if marker in page.html else None
 
 
+def _from_rich_media(page: _Page):
+    return _div_from_source(page, "rich_media_content", _has_class("rich_media_content"), _rich_media_in_doc)
+
+
 # Each class test starts with a plain `contains(@class, ...)`: it turns away almost every
 # element before the costly token test (normalize-space and concat) runs.
-def _from_rich_media(page: _Page):
-    return _first_with(page, "rich_media_content",
-                       "//div[contains(@class, 'rich_media_content') and "
-                       "contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
+def _rich_media_in_doc(page: _Page):
+    return _first(page, "//div[contains(@class, 'rich_media_content') and "
+                        "contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]")
 
 
 def _from_content_wrap(page: _Page):
@@ -357,7 +360,132 @@ def _from_one_p(page: _Page):
 
 
 def _from_legacy(page: _Page):
-    return _first_with(page, "Cnt-Main-Article-QQ", "//*[@id='Cnt-Main-Article-QQ']")
+    return _div_from_source(page, "Cnt-Main-Article-QQ", _has_id("Cnt-Main-Article-QQ"), _legacy_in_doc)
+
+
+def _legacy_in_doc(page: _Page):
+    return _first(page, "//*[@id='Cnt-Main-Article-QQ']")
+
+
+# --- a container read from its own markup --------------------------------------------------
+#
+# Parsing the whole page is most of the cost of reading it, and a known layout's body is one
+# <div> of it. `_div_from_source` finds that div's markup in the page's source and parses only
+# that, when the source is plain enough to be sure the result is the element the whole page's
+# parse would give (the tests compare the two on every fixture and real page); otherwise it
+# parses the whole page, as before.
+
+_ATTRIBUTE = re.compile(r"""\s([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+# What the scan of a div's markup stops at: comments and raw-text elements are stepped over
+# whole (a bare opening means one that never ends: the page is parsed whole), and the tags that
+# libxml2 nests by priority (a </td> closes a <div> left open inside its cell) are followed.
+_STRUCTURE = re.compile(
+    r"<!--.*?-->|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)\b[^>]*>.*?</(?P=raw)\s*>"
+    r"|(?P<unended><!--|<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b)"
+    r"|<(?P<end>/?)(?P<name>div|table|thead|tbody|tfoot|tr|td|th|body|head|html)\b(?P<attributes>[^>]*)>",
+    re.IGNORECASE | re.DOTALL)
+# For each table element, the elements it may be opened in without libxml2 closing or adding
+# anything (any other parent, or a <div> opened straight inside a table part: the page is
+# parsed whole).
+_TABLE_PARENTS = {"table": None, "thead": ("table",), "tbody": ("table",), "tfoot": ("table",),
+                  "tr": ("table", "thead", "tbody", "tfoot"), "td": ("tr",), "th": ("tr",)}
+_TABLE_PARTS = frozenset(("table", "thead", "tbody", "tfoot", "tr"))
+
+
+def _has_class(name: str):
+    return lambda attributes: name in attributes.get("class", "").split()
+
+
+def _has_id(value: str):
+    return lambda attributes: attributes.get("id") == value
+
+
+def _div_from_source(page: _Page, marker: str, matches, in_whole_page):
+    """The first element whose start tag holds `marker` and whose attributes `matches`, parsed
+    from its own markup; `in_whole_page(page)` when that markup cannot be read with certainty."""
+    html = page.html
+    position = html.find(marker)
+    if position == -1:
+        return None
+    while position != -1:
+        tag_start = html.rfind("<", 0, position)
+        if tag_start > html.rfind(">", 0, position) and not _in_raw_text(html, tag_start):
+            element = _parse_div_at(html, tag_start, matches)
+            if element is not None:
+                return element
+            break  # the first candidate decides: a later one might not be the first element
+        position = html.find(marker, position + len(marker))
+    return in_whole_page(page)
+
+
+def _in_raw_text(html: str, position: int) -> bool:
+    """Whether `position` is before the body, or inside a script, a style or a comment."""
+    if html.rfind("<body", 0, position) == -1 and html.rfind("<BODY", 0, position) == -1:
+        return True
+    for opening, closing in (("<script", "</script"), ("<style", "</style"), ("<!--", "-->")):
+        # The nearest opening before `position` (a page may have none: one scan back), then
+        # whether it closes before `position` (a scan forward over that stretch only).
+        opened = html.rfind(opening, 0, position)
+        if opened != -1 and html.find(closing, opened, position) == -1:
+            return True
+    return False
+
+
+def _parse_div_at(html: str, start: int, matches):
+    tag = _STRUCTURE.match(html, start)
+    if tag is None or (tag.group("name") or "").lower() != "div" or tag.group("end") \
+            or tag.group("attributes").rstrip().endswith("/"):
+        return None
+    attributes: dict[str, str] = {}
+    for attribute in _ATTRIBUTE.finditer(tag.group("attributes")):
+        value = next((part for part in attribute.group(2, 3, 4) if part is not None), "")
+        if "&" in value:
+            return None  # a character reference: its value is libxml2's to decode
+        attributes.setdefault(attribute.group(1).lower(), value)
+    if not matches(attributes):
+        return None
+    end = _end_of_div(html, tag.end())
+    if end is None:
+        return None
+    try:
+        return lxml.html.fragment_fromstring(html[start:end])
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def _end_of_div(html: str, position: int) -> int | None:
+    """Where the div opened just before `position` ends, following libxml2's nesting rules for
+    well-formed markup; None for any markup where they could take another turn."""
+    stack = ["div"]
+    for token in _STRUCTURE.finditer(html, position):
+        if token.group("unended"):
+            return None  # a comment or raw-text element that does not end
+        name = token.group("name")
+        if name is None:
+            continue  # a comment or raw-text element, stepped over
+        name = name.lower()
+        if name in ("body", "head", "html"):
+            return None
+        if token.group("end"):  # an end tag
+            if stack[-1] != name:
+                return None
+            stack.pop()
+            if not stack:
+                return token.end()
+            continue
+        self_closing = token.group("attributes").rstrip().endswith("/")
+        if name == "div":
+            if stack[-1] in _TABLE_PARTS:
+                return None
+            if not self_closing:
+                stack.append("div")
+        else:
+            parents = _TABLE_PARENTS[name]
+            if self_closing or (parents is not None and stack[-1] not in parents) or (
+                    parents is None and stack[-1] in _TABLE_PARTS):
+                return None
+            stack.append(name)
+    return None
 
 
 def _from_trafilatura(page: _Page):

@@ -1,0 +1,147 @@
+"""A known layout's body parsed from its own markup is the element the whole page's parse gives.
+
+archiver.page reads the rich_media_content and legacy bodies from the page's source when the
+markup is plain enough to be sure of the result, and parses the whole page otherwise. These
+tests compare the two readings on every fixture page, the real pages, generated pages and
+markup made to trip a scanner, and check that the cheap reading is the one usually taken.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import lxml.html
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archiver import page as page_module
+from archiver.page import _Page, decode_html
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_SITE = REPO / "archiver" / "demo" / "site"
+# (marker, reading from the source, reading from the whole page)
+READINGS = (
+    ("rich_media_content", page_module._from_rich_media, page_module._rich_media_in_doc),
+    ("Cnt-Main-Article-QQ", page_module._from_legacy, page_module._legacy_in_doc),
+)
+
+
+def serialised(element) -> str | None:
+    # Without the tail: the text after the container is not the body's (cleaning drops it), and
+    # the container's own markup does not hold it.
+    return None if element is None else lxml.html.tostring(element, encoding="unicode", with_tail=False)
+
+
+def both_readings(html: str, reading, whole_page_reading) -> tuple[str | None, str | None, bool]:
+    """The container read from the source, from the whole page, and whether the first reading
+    parsed the whole page."""
+    page = _Page(html=html, url="https://new.qq.com/rain/a/20250212A03JWP00")
+    from_source = serialised(reading(page))
+    parsed_whole = page._doc is not None
+    return from_source, serialised(whole_page_reading(_Page(html=html, url=page.url))), parsed_whole
+
+
+def generated_pages(tmp_path_factory) -> list[str]:
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = generate  # its dataclasses look their module up
+    spec.loader.exec_module(generate)
+    site = tmp_path_factory.mktemp("generated")
+    generate.generate_site(site, 60, seed=7)
+    return [decode_html(path.read_bytes()) for path in sorted(site.rglob("*.htm*"))]
+
+
+def test_every_page_we_have_reads_the_same_from_its_source(tmp_path_factory):
+    pages = [decode_html(path.read_bytes()) for path in sorted(DEMO_SITE.rglob("*.htm*"))]
+    pages += generated_pages(tmp_path_factory)
+    shared = REPO.parent / "shared" / "qq" / "pages"
+    pages += [decode_html(path.read_bytes()) for path in sorted(shared.glob("*.html"))]
+    read_from_source = compared = 0
+    for html in pages:
+        for marker, reading, whole_page_reading in READINGS:
+            if marker not in html:
+                continue
+            from_source, from_whole_page, parsed_whole = both_readings(html, reading, whole_page_reading)
+            assert from_source == from_whole_page, marker
+            if from_whole_page is not None:  # else the marker is only in the page's styles
+                compared += 1
+                read_from_source += not parsed_whole
+    assert compared >= 30
+    # The point of it: most known bodies are read without parsing the page.
+    assert read_from_source >= 0.9 * compared
+
+
+def page(content: str, marker: str = 'class="rich_media_content"', after: str = "<p>after</p>") -> str:
+    return ("<html><head><title>t</title><script>var x = '<div " + marker + ">in a script</div>';</script>"
+            "</head><body><div class=\"wrap\"><!-- <div " + marker + ">commented out</div> -->"
+            f"<div {marker}>{content}</div>{after}</div><div>footer</div></body></html>")
+
+
+TRICKY = [
+    "<p>plain</p>",
+    "<div><p>nested</p></div><div>two</div>",
+    "<!-- </div> --><p>a comment with an end tag</p>",
+    "<script>document.write('</div>')</script><p>a script with an end tag</p>",
+    "<style>div::after { content: '</div>' }</style><p>styled</p>",
+    "<table><tr><td><div>left open in a cell</td></tr></table><p>after the table</p>",
+    "<table><tbody><tr><td>cell</td><th>head</th></tr></tbody></table>",
+    "<td>a cell with no table</td>",
+    "<div/>self-closed",
+    "<DIV>upper case</DIV><P>text</P>",
+    "<div>unclosed",
+    "</span></div><p>closed early</p>",
+    "<p>a<div>block in a paragraph</div>b</p>",
+    "<ul><li><div>in a list</li></ul>",
+    "<div title=\"a &gt; b\">a character reference</div>",
+    "<div title='>'>a quoted bracket</div>",
+    "<textarea></div></textarea>",
+    "<!-- never closed",
+    "<script>never closed",
+    "</body><p>after a body end</p>",
+    "<form><div>in a form</form>x</div>",
+    "<table><div>straight in a table</div></table>",
+    "<table><tr><td>one<td>two</tr></table>",
+]
+
+
+@pytest.mark.parametrize("content", TRICKY)
+@pytest.mark.parametrize("marker", ['class="rich_media_content"', 'class=" x  rich_media_content"',
+                                    "class=rich_media_content", 'id="Cnt-Main-Article-QQ"'])
+def test_tricky_markup_reads_the_same_as_the_whole_page(content, marker):
+    reading = READINGS[1] if "Cnt-Main" in marker else READINGS[0]
+    from_source, from_whole_page, _ = both_readings(page(content, marker), reading[1], reading[2])
+    assert from_source == from_whole_page
+
+
+def test_plain_markup_is_read_without_parsing_the_page():
+    for content in ("<p>plain</p>", "<!-- </div> --><p>x</p>", "<table><tr><td>cell</td></tr></table>"):
+        from_source, from_whole_page, parsed_whole = both_readings(page(content), *READINGS[0][1:])
+        assert from_source == from_whole_page
+        assert not parsed_whole, content
+
+
+def test_a_container_only_named_in_scripts_and_comments_is_none():
+    html = page("<p>x</p>", marker='class="other"').replace('class="other"', 'class="rich_media_content"', 2)
+    # The first two mentions are in the script and the comment; the real div has another class.
+    html = html.replace('<div class="rich_media_content"><p>x</p>', '<div class="other"><p>x</p>')
+    from_source, from_whole_page, _ = both_readings(html, *READINGS[0][1:])
+    assert from_source == from_whole_page
+    assert "in a script" not in (from_source or "") and "commented out" not in (from_source or "")
+
+
+TOKENS = ["<div>", "</div>", "<div/>", "<div class=\"rich_media_content\">", "<p>", "</p>", "<span>",
+          "</span>", "<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>", "<th>", "</th>", "<tbody>",
+          "</tbody>", "<ul><li>", "</li>", "</ul>", "text", " ", "<br>", "<img src=\"x.png\">",
+          "<!-- </div> -->", "<!--", "-->", "<script>'</div>'</script>", "<b>", "</b>", "<form>",
+          "</form>", "<DIV>", "</DIV>", "</body>", "<p class=\"x\">", "&amp;", "<textarea>", "</textarea>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=25), st.lists(st.sampled_from(TOKENS), max_size=8))
+def test_any_markup_reads_the_same_as_the_whole_page(inside, after):
+    html = page("".join(inside), after="".join(after))
+    from_source, from_whole_page, _ = both_readings(html, *READINGS[0][1:])
+    assert from_source == from_whole_page
