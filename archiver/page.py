@@ -393,7 +393,8 @@ _TABLE_PARTS = frozenset(("table", "thead", "tbody", "tfoot", "tr"))
 
 
 def _has_class(name: str):
-    return lambda attributes: name in attributes.get("class", "").split()
+    # Split as XPath's normalize-space splits (str.split also splits at a no-break space).
+    return lambda attributes: name in _CLASS_SEPARATOR.split(attributes.get("class", ""))
 
 
 def _has_id(value: str):

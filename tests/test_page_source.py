@@ -109,7 +109,9 @@ TRICKY = [
 
 @pytest.mark.parametrize("content", TRICKY)
 @pytest.mark.parametrize("marker", ['class="rich_media_content"', 'class=" x  rich_media_content"',
-                                    "class=rich_media_content", 'id="Cnt-Main-Article-QQ"'])
+                                    "class=rich_media_content", 'CLASS="rich_media_content"',
+                                    'class="x\u00a0rich_media_content"', 'class="rich_media_content-x"',
+                                    'id="Cnt-Main-Article-QQ"', 'id="Cnt-Main-Article-QQ "'])
 def test_tricky_markup_reads_the_same_as_the_whole_page(content, marker):
     reading = READINGS[1] if "Cnt-Main" in marker else READINGS[0]
     from_source, from_whole_page, _ = both_readings(page(content, marker), reading[1], reading[2])
