@@ -102,6 +102,36 @@ def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
     assert gzip.decompress(data).count(b"WARC/1.1\r\n") == 3
 
 
+def member_block_types(path: Path) -> dict[str, int]:
+    """Each record type's deflate block type (0: stored, 1-2: compressed), read from the first
+    block header of its gzip member."""
+    data = path.read_bytes()
+    types = {}
+    with open(path, "rb") as stream:
+        iterator = ArchiveIterator(stream)
+        for record in iterator:
+            offset = iterator.get_record_offset()
+            record.raw_stream.read()
+            # zlib's gzip header is 10 bytes (no name, no comment); BTYPE is bits 1-2 of the next.
+            types[record.rec_type] = (data[offset + 10] >> 1) & 3
+    return types
+
+
+@pytest.mark.parametrize("coding, stored", [("gzip", True), ("br", True), ("identity", False), (None, False)])
+def test_a_compressed_body_is_stored_not_compressed_again(tmp_path, coding, stored):
+    page = ("<html><body>" + "新闻正文 " * 2000 + "</body></html>").encode("utf-8")
+    body = gzip.compress(page) if coding == "gzip" else page
+    headers = [("Content-Type", "text/html")] + ([("Content-Encoding", coding)] if coding else [])
+    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+        writer.write_exchange(Exchange("https://news.qq.com/rain/a/20250212A03JWP00", "GET", [], b"", 200,
+                                       headers, body))
+    types = member_block_types(writer.paths[0])
+    assert (types["response"] == 0) is stored
+    assert types["request"] != 0  # the rest is compressed as before
+    response = [record for record in read_records(writer.paths[0]) if record["type"] == "response"][0]
+    assert response["body"] == body  # and digests check (read_records)
+
+
 def test_writer_rolls_over_at_the_size_limit_without_splitting_records(tmp_path):
     body = random.Random(6).randbytes(10_000)  # does not compress: each exchange adds ~10 kB
     with WarcFileWriter(tmp_path, 25_000) as writer:
