@@ -11,6 +11,7 @@ Ids are validated here, before anything uses them in a path or a URL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -150,6 +151,9 @@ def _legacy_channel(host: str, path_prefix: str) -> str | None:
     return segment.lower() or None
 
 
+# Every id is checked several times on its way (discovery, the store, the page) and ids share
+# their dates: strptime is the costly part.
+@functools.lru_cache(maxsize=4096)
 def _date_ok(digits: str) -> bool:
     try:
         day = dt.datetime.strptime(digits, "%Y%m%d").date()
