@@ -349,14 +349,115 @@ def _from_content_wrap(page: _Page):
 def _from_one_p(page: _Page):
     if "one-p" not in page.html:
         return None
-    paragraphs = page.doc.xpath("//p[contains(@class, 'one-p') and "
-                                "contains(concat(' ', normalize-space(@class), ' '), ' one-p ')]")
+    paragraphs = _one_p_from_source(page.html)
+    if paragraphs is None:
+        paragraphs = _one_p_in_doc(page)
     if not paragraphs:
         return None
     container = lxml.html.Element("div")
     for paragraph in paragraphs:
         container.append(paragraph)
     return container
+
+
+def _one_p_in_doc(page: _Page) -> list:
+    return page.doc.xpath("//p[contains(@class, 'one-p') and "
+                          "contains(concat(' ', normalize-space(@class), ' '), ' one-p ')]")
+
+
+def _one_p_from_source(html: str) -> list | None:
+    """The one-p paragraphs, each with the text that follows it, parsed from their own markup;
+    None unless every mention of `one-p` in the body's markup is in a paragraph's start tag and
+    every such paragraph holds only text and well-nested inline elements up to its `</p>`."""
+    sources = []
+    position = html.find("one-p")
+    clear = -1  # where the markup checked so far ends, outside any raw text
+    while position != -1:
+        tag_start = html.rfind("<", 0, position)
+        # Paragraphs follow each other: from the last one, a look at the stretch in between
+        # tells whether a script, a style or a comment starts there (else the full check).
+        if clear == -1 or clear > tag_start or any(
+                html.find(opening, clear, tag_start) != -1 for opening in _RAW_TEXT_OPENINGS):
+            if _in_raw_text(html, tag_start):
+                clear = -1
+                position = html.find("one-p", position + 5)
+                continue
+        tag = _START_TAG.match(html, tag_start)
+        if tag is None or tag.end() <= position or tag.group(1).lower() != "p":
+            return None  # in text, or in another tag: the page's parse decides
+        attributes = _attributes(tag.group(2))
+        if attributes is None:
+            return None
+        end = _end_of_paragraph(html, tag.end())
+        if end is None:
+            return None
+        if _has_class("one-p")(attributes):
+            sources.append(html[tag_start:end])
+        clear = end
+        position = html.find("one-p", tag.end())
+    if not sources:
+        return []
+    try:
+        wrapper = lxml.html.fragment_fromstring("".join(sources), create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    paragraphs = list(wrapper)
+    if len(paragraphs) != len(sources) or any(paragraph.tag != "p" for paragraph in paragraphs):
+        return None
+    return paragraphs
+
+
+_START_TAG = re.compile(r"""<([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=/>"']+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>""")
+# What a one-p paragraph read from its markup may hold: text and these elements, well nested.
+_PARAGRAPH_INLINE = frozenset(("a", "span", "strong", "b", "em", "i", "u", "font", "sup", "sub", "code", "small",
+                               "big", "s", "del", "ins", "mark", "label", "cite", "abbr", "time", "q"))
+_PARAGRAPH_VOID = frozenset(("img", "br", "wbr"))
+_PARAGRAPH_MARKUP = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>|<")
+
+
+def _end_of_paragraph(html: str, position: int) -> int | None:
+    """Where the text after the paragraph opened just before `position` ends (the paragraph's
+    `</p>` and the text up to the next tag); None for anything but text and well-nested inline
+    elements before that `</p>`, or a paragraph that never ends."""
+    stack: list[str] = []
+    for markup in _PARAGRAPH_MARKUP.finditer(html, position):
+        name = (markup.group(2) or "").lower()
+        if not name:
+            return None  # a comment, a `<` in the text: the page's parse decides
+        if markup.group(1):
+            if name == "p" and not stack:
+                following = html.find("<", markup.end())
+                if following == -1 or not _MARKUP_START.match(html, following):
+                    return None
+                return following
+            if not stack or stack[-1] != name:
+                return None
+            stack.pop()
+        elif name in _PARAGRAPH_VOID:
+            continue
+        elif name in _PARAGRAPH_INLINE and not markup.group(3).rstrip().endswith("/"):
+            stack.append(name)
+        else:
+            return None
+    return None
+
+
+# What may follow a paragraph's text: a start tag or a comment. After an end tag the text might go
+# on in the paragraph's tail (a stray end tag is dropped) or not (it closes an ancestor), and only
+# the page's parse knows which.
+_MARKUP_START = re.compile(r"<[a-zA-Z]|<!")
+
+
+def _attributes(text: str) -> dict[str, str] | None:
+    """A start tag's attributes, lower-cased names, first of each kept; None when a value holds
+    a character reference (libxml2 decodes it)."""
+    attributes: dict[str, str] = {}
+    for attribute in _ATTRIBUTE.finditer(text):
+        value = next((part for part in attribute.group(2, 3, 4) if part is not None), "")
+        if "&" in value:
+            return None
+        attributes.setdefault(attribute.group(1).lower(), value)
+    return attributes
 
 
 def _from_legacy(page: _Page):
@@ -419,11 +520,14 @@ def _div_from_source(page: _Page, marker: str, matches, in_whole_page):
     return in_whole_page(page)
 
 
+_RAW_TEXT_OPENINGS = ("<script", "<style", "<!--")
+
+
 def _in_raw_text(html: str, position: int) -> bool:
     """Whether `position` is before the body, or inside a script, a style or a comment."""
     if html.rfind("<body", 0, position) == -1 and html.rfind("<BODY", 0, position) == -1:
         return True
-    for opening, closing in (("<script", "</script"), ("<style", "</style"), ("<!--", "-->")):
+    for opening, closing in zip(_RAW_TEXT_OPENINGS, ("</script", "</style", "-->")):
         # The nearest opening before `position` (a page may have none: one scan back), then
         # whether it closes before `position` (a scan forward over that stretch only).
         opened = html.rfind(opening, 0, position)
@@ -437,13 +541,8 @@ def _parse_div_at(html: str, start: int, matches):
     if tag is None or (tag.group("name") or "").lower() != "div" or tag.group("end") \
             or tag.group("attributes").rstrip().endswith("/"):
         return None
-    attributes: dict[str, str] = {}
-    for attribute in _ATTRIBUTE.finditer(tag.group("attributes")):
-        value = next((part for part in attribute.group(2, 3, 4) if part is not None), "")
-        if "&" in value:
-            return None  # a character reference: its value is libxml2's to decode
-        attributes.setdefault(attribute.group(1).lower(), value)
-    if not matches(attributes):
+    attributes = _attributes(tag.group("attributes"))
+    if attributes is None or not matches(attributes):
         return None
     end = _end_of_div(html, tag.end())
     if end is None:

@@ -147,3 +147,86 @@ def test_any_markup_reads_the_same_as_the_whole_page(inside, after):
     html = page("".join(inside), after="".join(after))
     from_source, from_whole_page, _ = both_readings(html, *READINGS[0][1:])
     assert from_source == from_whole_page
+
+
+# --- the one-p paragraphs (omn pages): each paragraph, and the text after it, from its markup ---
+
+def one_p_readings(html: str) -> tuple[list[str] | None, list[str]]:
+    """The paragraphs read from the source (None: it left them to the page's parse) and from the
+    whole page, each with its tail: the text after a paragraph goes into the body with it."""
+    from_source = page_module._one_p_from_source(html)
+    whole = page_module._one_p_in_doc(_Page(html=html, url="https://new.qq.com/omn/20190907/20190907A081B000.html"))
+    as_text = lambda elements: [lxml.html.tostring(element, encoding="unicode") for element in elements]  # noqa: E731
+    return (None if from_source is None else as_text(from_source)), as_text(whole)
+
+
+def omn_page(paragraphs: str, before: str = "", after: str = "") -> str:
+    return ("<html><head><style>.one-p{margin:0}</style><script>var t = '<p class=\"one-p\">x</p>';</script>"
+            f"</head><body><!-- <p class=\"one-p\">old</p> --><div class=\"content-article\">{before}"
+            f"{paragraphs}</div>{after}<div>footer</div></body></html>")
+
+
+def test_every_omn_page_we_have_reads_its_paragraphs_from_the_source(tmp_path_factory):
+    pages = [decode_html(path.read_bytes()) for path in sorted(DEMO_SITE.rglob("*.htm*"))]
+    pages += generated_pages(tmp_path_factory)
+    shared = REPO.parent / "shared" / "qq" / "pages"
+    pages += [decode_html(path.read_bytes()) for path in sorted(shared.glob("*.html"))]
+    compared = read_from_source = 0
+    for html in pages:
+        if "one-p" not in html:
+            continue
+        from_source, from_whole_page = one_p_readings(html)
+        assert from_source is None or from_source == from_whole_page
+        if from_whole_page:
+            compared += 1
+            read_from_source += from_source is not None
+    assert compared >= 8
+    assert read_from_source >= 0.9 * compared
+
+
+ONE_P_TRICKY = [
+    '<p class="one-p">plain</p>\n  <p class="one-p">two</p> tail text <p>other</p>',
+    '<p class="one-p"><img src="//x/1"  class="content-picture">\n</p>',
+    '<p class="one-p"><b>bold</p><p class="one-p">next</p>',
+    '<p class="one-p"><span><b>x</span></b></p>',
+    '<a href="#"><p class="one-p">in a link</a> after</p>',
+    '<p class="one-p">a <div>block</div> b</p>',
+    '<p class="one-p">a < b</p>',
+    '<p class="one-p">&amp; &lt;tag&gt;</p>&nbsp;<p class="one-p">x</p>',
+    '<p class="one-p">never closed',
+    '<p class="one-p">x</p><!-- c --><p class="one-p">y</p>',
+    '<p class="one-p">x</p><script>"<p class=\\"one-p\\">z</p>"</script><p class="one-p">y</p>',
+    '<p title="a>b" class="one-p">quoted bracket</p>',
+    '<p title="<" class="one-p">quoted lt</p>',
+    '<div class="one-p">a div</div><p class="one-p">x</p>',
+    '<p class="one-px">not it</p><p class="x one-p">it</p>',
+    '<P CLASS="one-p">upper</P>',
+    '<p class="one-p">text mentioning one-p</p>',
+    '<p class="one-p"><br/><span/>self-closing</p>',
+    '<p class="one-p" title="&quot;">reference</p>',
+    '<p class="one-p">x</p>',
+]
+
+
+@pytest.mark.parametrize("paragraphs", ONE_P_TRICKY)
+@pytest.mark.parametrize("before, after", [("", ""), ("<p>open", ""), ("<b>", "</b>"), ("", "</div></div>")])
+def test_tricky_paragraphs_read_the_same_as_the_whole_page(paragraphs, before, after):
+    from_source, from_whole_page = one_p_readings(omn_page(paragraphs, before, after))
+    assert from_source is None or from_source == from_whole_page
+
+
+def test_plain_paragraphs_are_read_without_parsing_the_page():
+    from_source, from_whole_page = one_p_readings(omn_page(ONE_P_TRICKY[0]))
+    assert from_source == from_whole_page and len(from_source) == 2
+
+
+ONE_P_TOKENS = ["<p class=\"one-p\">", "<p>", "</p>", "text", " ", "\n", "<b>", "</b>", "<span>", "</span>",
+                "<a href=\"#\">", "</a>", "<img src=\"x.png\">", "<br>", "<div>", "</div>", "<!-- c -->", "<",
+                "&amp;", "one-p", "<table><tr><td>", "</td></tr></table>", "<P CLASS=\"one-p\">", "</P>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(ONE_P_TOKENS), max_size=30), st.sampled_from(["", "<p>", "<b>", "<a>"]))
+def test_any_paragraphs_read_the_same_as_the_whole_page(tokens, before):
+    from_source, from_whole_page = one_p_readings(omn_page("".join(tokens), before))
+    assert from_source is None or from_source == from_whole_page
