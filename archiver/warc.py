@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -471,6 +472,19 @@ def _read_exactly(stream, size: int) -> bytearray | None:
     return data
 
 
+# How long the capture process sleeps when the pipe is empty.
+_IDLE_SECONDS = 0.05
+
+
+def _wait_for_data(stream) -> bool:
+    """Sleep until the pipe holds something (or has closed), polling: a process blocked in read()
+    is woken by each write, and Linux tends to run the woken reader on the writer's core, pushing
+    the crawl off it for every page; a sleeping one lets the pages gather and takes them in one go."""
+    while not select.select([stream], [], [], 0)[0]:
+        time.sleep(_IDLE_SECONDS)
+    return True
+
+
 def serve_capture(argv: list[str] | None = None) -> None:
     """The capture process (CaptureProcess): reads exchanges from stdin until it closes, writes
     them with a WarcFileWriter, and prints its report (JSON) on stdout."""
@@ -483,7 +497,7 @@ def serve_capture(argv: list[str] | None = None) -> None:
     report: dict = {}
     stdin = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
     try:
-        while (frame := _read_exactly(stdin, struct.calcsize(_FRAME))) is not None:
+        while _wait_for_data(stdin) and (frame := _read_exactly(stdin, struct.calcsize(_FRAME))) is not None:
             head_length, body_length = struct.unpack(_FRAME, frame)
             head, body = _read_exactly(stdin, head_length), _read_exactly(stdin, body_length)
             if head is None or body is None:
