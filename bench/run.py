@@ -11,6 +11,8 @@ measures, each in a subprocess of its own:
 - crawl: `scrapy crawl qq -a discover=sitemap` with politeness off (no delay, no autothrottle,
   no robots.txt, 16 concurrent requests), into an empty archive;
 - floor: a do-nothing spider (bench/floor_spider.py) fetching the same pages with the same settings;
+  Scrapy as it ships, and again with the archiver's DecompressionMiddleware in place of Scrapy's
+  (the crawl's own fetching: the stricter floor, since that middleware saves Scrapy's waste);
 - trafilatura: bare `trafilatura.extract(page)` over the same pages in one process;
 - no-op: `scrapy crawl qq` (the feeds) against a 10,000-file archive that already holds every
   article the feeds list, beside the same run against an archive of just those articles.
@@ -73,6 +75,12 @@ FLOOR_HOUSEKEEPING = {
     # Tasks per response for its output: a Scrapy setting the crawl tunes, so the floor has it too.
     "CONCURRENT_ITEMS": str(getattr(archiver_settings, "CONCURRENT_ITEMS", 100)),
 }
+
+
+# The crawl's decompression (archiver/settings.py) in place of Scrapy's, for the stricter floor.
+SAME_DECOMPRESSION = {"DOWNLOADER_MIDDLEWARES": json.dumps({
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "archiver.middlewares.DecompressionMiddleware": 590})}
 
 
 @dataclass
@@ -195,10 +203,11 @@ def profile_crawl(server: FixtureServer, work: Path, code: Path) -> dict:
     return {"profile": profile_file, "profile_argv": show(argv)}
 
 
-def run_floor(server: FixtureServer, work: Path, site: Path, articles: int, name: str = "floor") -> dict:
+def run_floor(server: FixtureServer, work: Path, site: Path, articles: int, name: str = "floor",
+              extra: dict[str, str] | None = None) -> dict:
     log_file = work / f"{name}.log"
     log_file.unlink(missing_ok=True)
-    settings = {**FLOOR_HOUSEKEEPING, **FAST, "LOG_FILE": str(log_file)}
+    settings = {**FLOOR_HOUSEKEEPING, **FAST, **(extra or {}), "LOG_FILE": str(log_file)}
     argv = scrapy_argv("runspider", str(BENCH / "floor_spider.py"), "-a", f"urls={site / 'urls.txt'}",
                        "-a", f"base={server.base_url}", settings=settings)
     server.reset_log()
@@ -211,6 +220,11 @@ def run_floor(server: FixtureServer, work: Path, site: Path, articles: int, name
     shown = show(argv).replace("bench/floor_spider.py", "REPO/bench/floor_spider.py").replace(
         ".venv/bin/scrapy", "REPO/.venv/bin/scrapy", 1)
     return {"argv": f"(cd DIR && {shown})", "m": result, "pages": fetched}
+
+
+def has_decompression(code: Path) -> bool:
+    """Whether the checkout measured has DecompressionMiddleware (older ones do not)."""
+    return "class DecompressionMiddleware" in (code / "archiver" / "middlewares.py").read_text(encoding="utf-8")
 
 
 def run_trafilatura(work: Path, site: Path, articles: int) -> dict:
@@ -306,7 +320,8 @@ def run_noop(work: Path, archive_size: int, seed: int, code: Path) -> dict:
 
 # --- the report ------------------------------------------------------------------------------------
 
-def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floor, bare, noop) -> str:
+def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floor, floor_same, bare,
+           noop) -> str:
     n = args.articles
     pages = (f"{n} articles ({', '.join(f'{name} {count}' for name, count in sorted(layouts.items()))}; "
              f"{site_bytes / n / 1024:.0f} KB a page on average, {site_bytes / 2**20:.0f} MB in all)"
@@ -345,6 +360,8 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
         row("`scrapy crawl qq -s WARC_ENABLED=False`", nowarc)
     if floor:
         row("do-nothing spider (Scrapy's floor)", floor)
+    if floor_same:
+        row("do-nothing spider, decompressing as the crawl does", floor_same)
     if bare:
         row("bare `trafilatura.extract()`", bare)
     lines.append("")
@@ -362,6 +379,10 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
                 f"| whole crawl / trafilatura{label} | {whole / traf:.3f} | ≤ 0.6 | "
                 f"{'yes' if whole / traf <= 0.6 else 'no'} |",
             ]
+            if floor_same:
+                strict = whole - per_page(floor_same)
+                lines.append(f"| archiver's own (crawl − the floor decompressing as the crawl does) / "
+                             f"trafilatura{label} | {strict / traf:.3f} | ≤ 0.2 | {'yes' if strict / traf <= 0.2 else 'no'} |")
         with_start = (crawl["m"].cpu / crawl["pages"]) / traf
         lines += ["", f"The archiver's own CPU is {(per_page(crawl) - base) * 1000:.2f} ms a page "
                       f"({(per_page(nowarc) - base) * 1000:.2f} ms with WARC capture off); "
@@ -393,7 +414,7 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
                       f"{noop['lookup_cpu'] * 1000:.0f} ms CPU, measured in-process); after the last feed answer the run ends in {big['after_feeds']:.2f} s. "
                       f"Article pages fetched: {big['article_requests']}.", ""]
     lines += ["Commands (from the repo root; PORT is the fixture server's, DIR the temporary folder):", ""]
-    for entry in (crawl, nowarc, floor, bare, noop and noop["big"]):
+    for entry in (crawl, nowarc, floor, floor_same, bare, noop and noop["big"]):
         if entry:
             lines.append(f"    {re.sub(r'127.0.0.1:[0-9]+', '127.0.0.1:PORT', entry['argv']).replace(str(work), 'DIR')}")
     return "\n".join(lines) + "\n"
@@ -439,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = args.work is not None or args.profile  # a profile is read after the run
     work.mkdir(parents=True, exist_ok=True)
     try:
-        crawl = nowarc = floor = bare = noop = crawl_fixed = floor_fixed = None
+        crawl = nowarc = floor = floor_same = bare = noop = crawl_fixed = floor_fixed = None
         site = work / "site"
         layouts: dict[str, int] = {}
         if only & {"crawl", "floor", "trafilatura"}:
@@ -468,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.precompress()
                 # Interleaved (crawl, crawl without WARC, floor; again...): whatever the machine
                 # does meanwhile falls on all three alike.
-                rounds: dict[str, list[dict]] = {"crawl": [], "nowarc": [], "floor": []}
+                rounds: dict[str, list[dict]] = {"crawl": [], "nowarc": [], "floor": [], "floor_same": []}
                 for _ in range(max(1, args.repeat)):
                     if "crawl" in only:
                         rounds["crawl"].append(run_crawl(server, work, args.articles, args.code))
@@ -477,8 +498,12 @@ def main(argv: list[str] | None = None) -> int:
                                                               "crawl-nowarc", {"WARC_ENABLED": "False"}))
                     if "floor" in only:
                         rounds["floor"].append(run_floor(server, work, site, args.articles))
-                crawl, nowarc, floor = (least(rows) if rows else None for rows in rounds.values())
-                for name, entry in (("crawl", crawl), ("crawl, WARC off", nowarc), ("floor", floor)):
+                        if has_decompression(args.code):
+                            rounds["floor_same"].append(run_floor(server, work, site, args.articles,
+                                                                  "floor-same", SAME_DECOMPRESSION))
+                crawl, nowarc, floor, floor_same = (least(rows) if rows else None for rows in rounds.values())
+                for name, entry in (("crawl", crawl), ("crawl, WARC off", nowarc), ("floor", floor),
+                                    ("floor, the crawl's decompression", floor_same)):
                     if entry:
                         print(f"{name}: {entry['m']}", file=sys.stderr)
                 if crawl and args.profile:
@@ -488,10 +513,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"trafilatura: {bare['m']} loop {bare['cpu_loop']:.1f} s", file=sys.stderr)
         if "noop" in only:
             noop = run_noop(work, args.archive_size, args.seed, args.code)
-        for entry, fixed in ((crawl, crawl_fixed), (nowarc, crawl_fixed), (floor, floor_fixed)):
+        for entry, fixed in ((crawl, crawl_fixed), (nowarc, crawl_fixed), (floor, floor_fixed),
+                             (floor_same, floor_fixed)):
             if entry and fixed:
                 entry["fixed"] = fixed["m"].cpu
-        text = report(args, work, site_bytes, layouts, crawl, nowarc, floor, bare, noop)
+        text = report(args, work, site_bytes, layouts, crawl, nowarc, floor, floor_same, bare, noop)
         print(text)
         if crawl and crawl.get("profile"):
             print(f"profile: {crawl['profile']}  ({crawl['profile_argv']})")
