@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
+from archiver.htmltree import new_element, parse_document, parse_element, parse_fragment
 from archiver.ids import ArticleRef, NotAnArticle, OffSite, is_qq_host, parse_article_ref, ref_from_id
 from archiver.items import Article, Listing
 # One parse of a body's text serves reading, the archivable check and the summary (cached there).
@@ -91,7 +92,7 @@ class _Page:
         date, the account and the body is never parsed whole (that parse is most of its cost)."""
         if self._doc is None:
             try:
-                self._doc = lxml.html.document_fromstring(self.html)
+                self._doc = parse_document(self.html)
             except (lxml.etree.ParserError, ValueError) as error:
                 raise EmptyArticle(f"the page is not HTML ({error})") from None
         return self._doc
@@ -303,7 +304,7 @@ def _from_origin_content(page: _Page):
 
     # lxml refuses a control character in the text it puts before the first element.
     body = _without_controls(_IMG_PLACEHOLDER.sub(image, text))
-    return lxml.html.fragment_fromstring(body, create_parent="div")
+    return parse_fragment(body)
 
 
 def _image_url(value) -> str:
@@ -354,7 +355,7 @@ def _from_one_p(page: _Page):
         paragraphs = _one_p_in_doc(page)
     if not paragraphs:
         return None
-    container = lxml.html.Element("div")
+    container = new_element("div")
     for paragraph in paragraphs:
         container.append(paragraph)
     return container
@@ -398,7 +399,7 @@ def _one_p_from_source(html: str) -> list | None:
     if not sources:
         return []
     try:
-        wrapper = lxml.html.fragment_fromstring("".join(sources), create_parent="div")
+        wrapper = parse_fragment("".join(sources))
     except (lxml.etree.ParserError, ValueError):
         return None
     paragraphs = list(wrapper)
@@ -548,7 +549,7 @@ def _parse_div_at(html: str, start: int, matches):
     if end is None:
         return None
     try:
-        return lxml.html.fragment_fromstring(html[start:end])
+        return parse_element(html[start:end])
     except (lxml.etree.ParserError, ValueError):
         return None
 
@@ -610,7 +611,7 @@ def _from_trafilatura(page: _Page):
                                     include_comments=False, include_tables=True, favor_precision=True)
     if not extracted:
         return None
-    container = lxml.html.fragment_fromstring(extracted, create_parent="div")
+    container = parse_fragment(extracted)
     for image in container.xpath(".//img"):
         match = re.fullmatch(r"https://qq-archiver\.invalid/img/(\d+)\.png", image.get("src", ""))
         if match and int(match.group(1)) < len(sources):

@@ -15,6 +15,7 @@ import lxml.html
 from bs4 import Tag
 from markdownify import MarkdownConverter
 
+from archiver.htmltree import parse_fragment
 from archiver.items import Article
 from archiver.markdown import fragment_markdown
 
@@ -114,7 +115,7 @@ def clean_title(title: str) -> str:
 # is parsed once. The tree is shared, so nothing may change it.
 @functools.lru_cache(maxsize=32)
 def _fragment(body_html: str):
-    return lxml.html.fragment_fromstring(body_html, create_parent="div")
+    return parse_fragment(body_html)
 
 
 @functools.lru_cache(maxsize=32)
