@@ -408,10 +408,11 @@ def _one_p_from_source(html: str) -> list | None:
     return paragraphs
 
 
-_START_TAG = re.compile(r"""<([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=/>"']+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>""")
+_START_TAG = re.compile(
+    r"""<([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=/>"']+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*>""")
 # What a one-p paragraph read from its markup may hold: text and these elements, well nested.
-_PARAGRAPH_INLINE = frozenset(("a", "span", "strong", "b", "em", "i", "u", "font", "sup", "sub", "code", "small",
-                               "big", "s", "del", "ins", "mark", "label", "cite", "abbr", "time", "q"))
+_PARAGRAPH_INLINE = frozenset(("a", "span", "strong", "b", "em", "i", "u", "font", "sup", "sub", "code",
+                               "small", "big", "s", "del", "ins", "mark", "label", "cite", "abbr", "time", "q"))
 _PARAGRAPH_VOID = frozenset(("img", "br", "wbr"))
 _PARAGRAPH_MARKUP = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>|<")
 
@@ -482,7 +483,8 @@ _ATTRIBUTE = re.compile(r"""\s([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\
 # whole (a bare opening means one that never ends: the page is parsed whole), and the tags that
 # libxml2 nests by priority (a </td> closes a <div> left open inside its cell) are followed.
 _STRUCTURE = re.compile(
-    r"<!--.*?-->|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)\b[^>]*>.*?</(?P=raw)\s*>"
+    r"<!--.*?-->"
+    r"|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)\b[^>]*>.*?</(?P=raw)\s*>"
     r"|(?P<unended><!--|<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b)"
     r"|<(?P<end>/?)(?P<name>div|table|thead|tbody|tfoot|tr|td|th|body|head|html)\b(?P<attributes>[^>]*)>",
     re.IGNORECASE | re.DOTALL)

@@ -97,8 +97,9 @@ IMAGES_STATIC_URL = "/qq-images/"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
-    # Just before HttpCompressionMiddleware (590): records the bodies as the server sent them.
+    # Just before the decompression (590): records the bodies as the server sent them.
     "archiver.warc.WarcCaptureMiddleware": 595,
+    # Scrapy's decompression without its wasted charset guess on compressed bodies.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "archiver.middlewares.DecompressionMiddleware": 590,
 }

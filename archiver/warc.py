@@ -10,7 +10,7 @@ and what discovery knew of it (the `Listing`: feed title, publish time, thumbnai
 `archiver rebuild` can re-read the page with no network and no feed.
 
 Bodies are kept as the server sent them, Content-Encoding (gzip, br...) and all, as web archives
-keep them: the capture sits before Scrapy's HttpCompressionMiddleware, and `archiver fetch` reads
+keep them: the capture sits before the decompression middleware, and `archiver fetch` reads
 the raw stream. Only the chunked transfer coding is undone (the HTTP clients undo it as they
 read): the recorded headers lose Transfer-Encoding and carry the recorded body's Content-Length.
 Each file's `warcinfo` record says so. `decode_body` undoes the Content-Encoding for the page
@@ -548,7 +548,7 @@ class WarcCaptureMiddleware:
     """Downloader middleware: writes every response the crawl receives (retried attempts,
     redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
 
-    It sits just before HttpCompressionMiddleware (590), so it sees the body as the server sent
+    It sits just before DecompressionMiddleware (590), so it sees the body as the server sent
     it; a redirect (RedirectMiddleware, 600) is followed before it. The records are written by a
     CaptureProcess. A capture that cannot be written is logged once and capture stops; the crawl
     goes on.
