@@ -54,13 +54,18 @@ def generated_pages(tmp_path_factory) -> list[str]:
     return [decode_html(path.read_bytes()) for path in sorted(site.rglob("*.htm*"))]
 
 
-def test_every_page_we_have_reads_the_same_from_its_source(tmp_path_factory):
+@pytest.fixture(scope="module")
+def every_page(tmp_path_factory) -> list[str]:
+    """The demo site's pages, 60 generated ones and the real saved pages (when ../shared is there)."""
     pages = [decode_html(path.read_bytes()) for path in sorted(DEMO_SITE.rglob("*.htm*"))]
     pages += generated_pages(tmp_path_factory)
     shared = REPO.parent / "shared" / "qq" / "pages"
-    pages += [decode_html(path.read_bytes()) for path in sorted(shared.glob("*.html"))]
+    return pages + [decode_html(path.read_bytes()) for path in sorted(shared.glob("*.html"))]
+
+
+def test_every_page_we_have_reads_the_same_from_its_source(every_page):
     read_from_source = compared = 0
-    for html in pages:
+    for html in every_page:
         for marker, reading, whole_page_reading in READINGS:
             if marker not in html:
                 continue
@@ -166,13 +171,9 @@ def omn_page(paragraphs: str, before: str = "", after: str = "") -> str:
             f"{paragraphs}</div>{after}<div>footer</div></body></html>")
 
 
-def test_every_omn_page_we_have_reads_its_paragraphs_from_the_source(tmp_path_factory):
-    pages = [decode_html(path.read_bytes()) for path in sorted(DEMO_SITE.rglob("*.htm*"))]
-    pages += generated_pages(tmp_path_factory)
-    shared = REPO.parent / "shared" / "qq" / "pages"
-    pages += [decode_html(path.read_bytes()) for path in sorted(shared.glob("*.html"))]
+def test_every_omn_page_we_have_reads_its_paragraphs_from_the_source(every_page):
     compared = read_from_source = 0
-    for html in pages:
+    for html in every_page:
         if "one-p" not in html:
             continue
         from_source, from_whole_page = one_p_readings(html)
