@@ -372,17 +372,13 @@ def _one_p_from_source(html: str) -> list | None:
     every such paragraph holds only text and well-nested inline elements up to its `</p>`."""
     sources = []
     position = html.find("one-p")
-    clear = -1  # where the markup checked so far ends, outside any raw text
+    scan = _MarkupScan(html)
     while position != -1:
+        resume = scan.resume(position)
+        if resume != -1:
+            position = html.find("one-p", max(resume, position + 5))
+            continue
         tag_start = html.rfind("<", 0, position)
-        # Paragraphs follow each other: from the last one, a look at the stretch in between
-        # tells whether a script, a style or a comment starts there (else the full check).
-        if clear == -1 or clear > tag_start or any(
-                html.find(opening, clear, tag_start) != -1 for opening in _RAW_TEXT_OPENINGS):
-            if _in_raw_text(html, tag_start):
-                clear = -1
-                position = html.find("one-p", position + 5)
-                continue
         tag = _START_TAG.match(html, tag_start)
         if tag is None or tag.end() <= position or tag.group(1).lower() != "p":
             return None  # in text, or in another tag: the page's parse decides
@@ -394,10 +390,10 @@ def _one_p_from_source(html: str) -> list | None:
             return None
         if _has_class("one-p")(attributes):
             sources.append(html[tag_start:end])
-        clear = end
+        scan.markup_until(end)  # the paragraph holds no script, style or comment
         position = html.find("one-p", tag.end())
     if not sources:
-        return []
+        return None  # only in styles or scripts, say: the page's parse tells whether there are none
     try:
         wrapper = parse_fragment("".join(sources))
     except (lxml.etree.ParserError, ValueError):
@@ -483,9 +479,9 @@ _ATTRIBUTE = re.compile(r"""\s([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\
 # whole (a bare opening means one that never ends: the page is parsed whole), and the tags that
 # libxml2 nests by priority (a </td> closes a <div> left open inside its cell) are followed.
 _STRUCTURE = re.compile(
-    r"<!--.*?-->"
-    r"|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes|noscript)\b[^>]*>.*?</(?P=raw)\s*>"
-    r"|(?P<unended><!--|<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b)"
+    r"<!--(?:-?>|.*?--!?>)"
+    r"|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes)\b[^>]*>.*?</(?P=raw)\s*>"
+    r"|(?P<unended><!--|<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext)\b)"
     r"|<(?P<end>/?)(?P<name>div|table|thead|tbody|tfoot|tr|td|th|body|head|html)\b(?P<attributes>[^>]*)>",
     re.IGNORECASE | re.DOTALL)
 # For each table element, the elements it may be opened in without libxml2 closing or adding
@@ -512,31 +508,72 @@ def _div_from_source(page: _Page, marker: str, matches, in_whole_page):
     position = html.find(marker)
     if position == -1:
         return None
+    scan = _MarkupScan(html)
     while position != -1:
         tag_start = html.rfind("<", 0, position)
-        if tag_start > html.rfind(">", 0, position) and not _in_raw_text(html, tag_start):
-            element = _parse_div_at(html, tag_start, matches)
-            if element is not None:
-                return element
-            break  # the first candidate decides: a later one might not be the first element
+        if tag_start > html.rfind(">", 0, position):
+            resume = scan.resume(position)
+            if resume == -1:
+                element = _parse_div_at(html, tag_start, matches)
+                if element is not None:
+                    return element
+                break  # the first candidate decides: a later one might not be the first element
+            position = html.find(marker, max(resume, position + len(marker)))
+            continue
         position = html.find(marker, position + len(marker))
     return in_whole_page(page)
 
 
-_RAW_TEXT_OPENINGS = ("<script", "<style", "<!--")
+# Where the markup of a page is interrupted: comments, and the elements whose content libxml2
+# reads as text, in any case (checked against lxml 6's libxml2 2.14: <noscript>, <template>,
+# <svg> and <math> hold markup).
+_RAW_TEXT_NAMES = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext")
+_RAW_TEXT_OPENING = re.compile(rf"<({'|'.join(_RAW_TEXT_NAMES)})\b|<!--", re.IGNORECASE)
+_RAW_TEXT_CLOSING = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_NAMES}
+_RAW_TEXT_CLOSING["plaintext"] = re.compile(r"(?!)")  # the rest of the page is text
+# A comment ends at `-->` or `--!>`, or at once as `<!-->` or `<!--->` (HTML's tokenizer, which
+# libxml2 follows).
+_COMMENT = re.compile(r"<!--(?:-?>|.*?--!?>)", re.DOTALL)
+_BODY_TAG = re.compile(r"<body\b", re.IGNORECASE)
 
 
-def _in_raw_text(html: str, position: int) -> bool:
-    """Whether `position` is before the body, or inside a script, a style or a comment."""
-    if html.rfind("<body", 0, position) == -1 and html.rfind("<BODY", 0, position) == -1:
-        return True
-    for opening, closing in zip(_RAW_TEXT_OPENINGS, ("</script", "</style", "-->")):
-        # The nearest opening before `position` (a page may have none: one scan back), then
-        # whether it closes before `position` (a scan forward over that stretch only).
-        opened = html.rfind(opening, 0, position)
-        if opened != -1 and html.find(closing, opened, position) == -1:
-            return True
-    return False
+class _MarkupScan:
+    """Whether positions of a page, asked about in increasing order, are in the body's markup
+    (after <body>, not inside a script, a style or a comment). The page is walked forward from
+    <body> once, however many positions are asked about: thousands of paragraphs with comments
+    between them cost one reading of the page, not one each."""
+
+    def __init__(self, html: str):
+        self.html = html
+        body = html.find("<body")
+        if body == -1:
+            match = _BODY_TAG.search(html)
+            body = match.start() if match else len(html)
+        self.body = self.cursor = body  # walked up to `cursor`
+        self.raw = (0, 0)  # the last script, style or comment met
+
+    def resume(self, position: int) -> int:
+        """-1 when `position` is in the body's markup; else where the markup resumes: after the
+        script, style or comment holding it, or at <body> (len(html) when it never does)."""
+        if position < self.body:
+            return self.body
+        if position < self.cursor:
+            return self.raw[1] if self.raw[0] <= position < self.raw[1] else -1
+        while (opening := _RAW_TEXT_OPENING.search(self.html, self.cursor, position)) is not None:
+            if opening.group(1):
+                closing = _RAW_TEXT_CLOSING[opening.group(1).lower()].search(self.html, opening.end())
+            else:
+                closing = _COMMENT.match(self.html, opening.start())
+            self.raw = (opening.start(), closing.end() if closing else len(self.html))
+            self.cursor = self.raw[1]
+            if self.cursor > position:
+                return self.cursor
+        self.cursor = position
+        return -1
+
+    def markup_until(self, position: int) -> None:
+        """What lies before `position` is known to hold no script, style or comment."""
+        self.cursor = max(self.cursor, position)
 
 
 def _parse_div_at(html: str, start: int, matches):

@@ -147,9 +147,12 @@ TOKENS = ["<div>", "</div>", "<div/>", "<div class=\"rich_media_content\">", "<p
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(TOKENS), max_size=25), st.lists(st.sampled_from(TOKENS), max_size=8))
-def test_any_markup_reads_the_same_as_the_whole_page(inside, after):
-    html = page("".join(inside), after="".join(after))
+@given(st.lists(st.sampled_from(TOKENS), max_size=25), st.lists(st.sampled_from(TOKENS), max_size=8),
+       st.lists(st.sampled_from(TOKENS + ["<SCRIPT>'<div class=\"rich_media_content\">s</div>'</SCRIPT>",
+                                          "<Style>x", "</Style>", "<!-->", "<title>", "<xmp>"]), max_size=6))
+def test_any_markup_reads_the_same_as_the_whole_page(inside, after, before):
+    html = page("".join(inside), after="".join(after)).replace('<div class="wrap">',
+                                                               '<div class="wrap">' + "".join(before), 1)
     from_source, from_whole_page, _ = both_readings(html, *READINGS[0][1:])
     assert from_source == from_whole_page
 
@@ -231,3 +234,20 @@ ONE_P_TOKENS = ["<p class=\"one-p\">", "<p>", "</p>", "text", " ", "\n", "<b>", 
 def test_any_paragraphs_read_the_same_as_the_whole_page(tokens, before):
     from_source, from_whole_page = one_p_readings(omn_page("".join(tokens), before))
     assert from_source is None or from_source == from_whole_page
+
+
+@pytest.mark.parametrize("before", [
+    "<SCRIPT>document.write('<div class=\"rich_media_content\">fake</div>')</SCRIPT>",
+    "<script><!-- document.write('<div class=\"rich_media_content\">fake</div>') </script>",
+    "<style>/* <!-- */ .x{} </style><!-- <div class=\"rich_media_content\">fake</div> -->",
+    "<Style>.rich_media_content{}</Style>" * 50,
+])
+def test_mentions_in_scripts_styles_and_comments_of_any_case_are_passed_over(before):
+    html = f"<html><body>{before}<div class=\"rich_media_content\"><p>real</p></div></body></html>"
+    from_source, from_whole_page, parsed_whole = both_readings(html, *READINGS[0][1:])
+    assert from_source == from_whole_page and "real" in from_source and not parsed_whole
+    paragraphs = before.replace("rich_media_content", "one-p").replace("<div class", "<p class")
+    paragraphs = paragraphs.replace("</div>", "</p>")
+    real = '<p class="one-p">real</p><div id="Status"></div>'  # as omn pages end their paragraphs
+    from_source, from_whole_page = one_p_readings(omn_page(real, before=paragraphs))
+    assert from_source == from_whole_page == ['<p class="one-p">real</p>']
