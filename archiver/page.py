@@ -388,7 +388,7 @@ def _one_p_from_source(html: str) -> list | None:
         end = _end_of_paragraph(html, tag.end())
         if end is None:
             return None
-        if _has_class("one-p")(attributes):
+        if _IS_ONE_P(attributes):
             sources.append(html[tag_start:end])
         scan.markup_until(end)  # the paragraph holds no script, style or comment
         position = html.find("one-p", tag.end())
@@ -475,13 +475,17 @@ def _legacy_in_doc(page: _Page):
 # parses the whole page, as before.
 
 _ATTRIBUTE = re.compile(r"""\s([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+# Where the markup of a page is interrupted: comments, and the elements whose content libxml2
+# reads as text, in any case (checked against lxml 6's libxml2 2.14: <noscript>, <template>,
+# <svg> and <math> hold markup).
+_RAW_TEXT_NAMES = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext")
 # What the scan of a div's markup stops at: comments and raw-text elements are stepped over
 # whole (a bare opening means one that never ends: the page is parsed whole), and the tags that
 # libxml2 nests by priority (a </td> closes a <div> left open inside its cell) are followed.
 _STRUCTURE = re.compile(
     r"<!--(?:-?>|.*?--!?>)"
-    r"|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes)\b[^>]*>.*?</(?P=raw)\s*>"
-    r"|(?P<unended><!--|<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext)\b)"
+    rf"|<(?P<raw>{'|'.join(_RAW_TEXT_NAMES[:-1])})\b[^>]*>.*?</(?P=raw)\s*>"  # all but plaintext, which never ends
+    rf"|(?P<unended><!--|<(?:{'|'.join(_RAW_TEXT_NAMES)})\b)"
     r"|<(?P<end>/?)(?P<name>div|table|thead|tbody|tfoot|tr|td|th|body|head|html)\b(?P<attributes>[^>]*)>",
     re.IGNORECASE | re.DOTALL)
 # For each table element, the elements it may be opened in without libxml2 closing or adding
@@ -499,6 +503,9 @@ def _has_class(name: str):
 
 def _has_id(value: str):
     return lambda attributes: attributes.get("id") == value
+
+
+_IS_ONE_P = _has_class("one-p")
 
 
 def _div_from_source(page: _Page, marker: str, matches, in_whole_page):
@@ -524,10 +531,6 @@ def _div_from_source(page: _Page, marker: str, matches, in_whole_page):
     return in_whole_page(page)
 
 
-# Where the markup of a page is interrupted: comments, and the elements whose content libxml2
-# reads as text, in any case (checked against lxml 6's libxml2 2.14: <noscript>, <template>,
-# <svg> and <math> hold markup).
-_RAW_TEXT_NAMES = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext")
 _RAW_TEXT_OPENING = re.compile(rf"<({'|'.join(_RAW_TEXT_NAMES)})\b|<!--", re.IGNORECASE)
 _RAW_TEXT_CLOSING = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_NAMES}
 _RAW_TEXT_CLOSING["plaintext"] = re.compile(r"(?!)")  # the rest of the page is text

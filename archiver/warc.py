@@ -476,13 +476,14 @@ def _read_exactly(stream, size: int) -> bytearray | None:
 _IDLE_SECONDS = 0.05
 
 
-def _wait_for_data(stream) -> bool:
-    """Sleep until the pipe holds something (or has closed), polling: a process blocked in read()
-    is woken by each write, and Linux tends to run the woken reader on the writer's core, pushing
-    the crawl off it for every page; a sleeping one lets the pages gather and takes them in one go."""
+def _next_frame(stream) -> bytearray | None:
+    """The next exchange's frame; None once the pipe has closed. While the pipe is empty the
+    process sleeps, polling: one blocked in read() is woken by each write, and Linux tends to run
+    the woken reader on the writer's core, pushing the crawl off it for every page; a sleeping one
+    lets the pages gather and takes them in one go."""
     while not select.select([stream], [], [], 0)[0]:
         time.sleep(_IDLE_SECONDS)
-    return True
+    return _read_exactly(stream, struct.calcsize(_FRAME))
 
 
 def serve_capture(argv: list[str] | None = None) -> None:
@@ -497,7 +498,7 @@ def serve_capture(argv: list[str] | None = None) -> None:
     report: dict = {}
     stdin = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
     try:
-        while _wait_for_data(stdin) and (frame := _read_exactly(stdin, struct.calcsize(_FRAME))) is not None:
+        while (frame := _next_frame(stdin)) is not None:
             head_length, body_length = struct.unpack(_FRAME, frame)
             head, body = _read_exactly(stdin, head_length), _read_exactly(stdin, body_length)
             if head is None or body is None:
