@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shlex
+import statistics
 import shutil
 import subprocess
 import sys
@@ -321,7 +322,7 @@ def run_noop(work: Path, archive_size: int, seed: int, code: Path) -> dict:
 # --- the report ------------------------------------------------------------------------------------
 
 def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floor, floor_same, bare,
-           noop) -> str:
+           noop, rounds: dict[str, list[dict]] | None = None) -> str:
     n = args.articles
     pages = (f"{n} articles ({', '.join(f'{name} {count}' for name, count in sorted(layouts.items()))}; "
              f"{site_bytes / n / 1024:.0f} KB a page on average, {site_bytes / 2**20:.0f} MB in all)"
@@ -383,6 +384,13 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
                 strict = whole - per_page(floor_same)
                 lines.append(f"| archiver's own (crawl − the floor decompressing as the crawl does) / "
                              f"trafilatura{label} | {strict / traf:.3f} | ≤ 0.2 | {'yes' if strict / traf <= 0.2 else 'no'} |")
+        paired = _paired_own(rounds or {}, per_page, traf)
+        if paired:
+            lines += ["", "Each round runs the crawls and the floors back to back, and the machine's speed drifts "
+                          "less within a round than across rounds: the archiver's own / trafilatura with each "
+                          "round's own runs, and the median of the rounds:", ""]
+            lines += [f"- {label}: {', '.join(f'{value:.3f}' for value in values)}; median "
+                      f"{statistics.median(values):.3f}" for label, values in paired]
         with_start = (crawl["m"].cpu / crawl["pages"]) / traf
         lines += ["", f"The archiver's own CPU is {(per_page(crawl) - base) * 1000:.2f} ms a page "
                       f"({(per_page(nowarc) - base) * 1000:.2f} ms with WARC capture off); "
@@ -418,6 +426,19 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
         if entry:
             lines.append(f"    {re.sub(r'127.0.0.1:[0-9]+', '127.0.0.1:PORT', entry['argv']).replace(str(work), 'DIR')}")
     return "\n".join(lines) + "\n"
+
+
+def _paired_own(rounds: dict[str, list[dict]], per_page, traf: float) -> list[tuple[str, list[float]]]:
+    """For each crawl variant and floor, (crawl − floor) / trafilatura in each round."""
+    pairs = []
+    for crawl_name, crawl_label in (("crawl", "WARC on"), ("nowarc", "WARC off")):
+        for floor_name, floor_label in (("floor", "Scrapy's floor"),
+                                        ("floor_same", "the floor decompressing as the crawl does")):
+            crawls, floors = rounds.get(crawl_name, []), rounds.get(floor_name, [])
+            if len(crawls) > 1 and len(crawls) == len(floors):
+                pairs.append((f"{crawl_label}, against {floor_label}",
+                              [(per_page(c) - per_page(f)) / traf for c, f in zip(crawls, floors)]))
+    return pairs
 
 
 def write_markdown(path: Path, text: str) -> None:
@@ -461,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         crawl = nowarc = floor = floor_same = bare = noop = crawl_fixed = floor_fixed = None
+        rounds: dict[str, list[dict]] = {}
         site = work / "site"
         layouts: dict[str, int] = {}
         if only & {"crawl", "floor", "trafilatura"}:
@@ -489,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.precompress()
                 # Interleaved (crawl, crawl without WARC, floor; again...): whatever the machine
                 # does meanwhile falls on all three alike.
-                rounds: dict[str, list[dict]] = {"crawl": [], "nowarc": [], "floor": [], "floor_same": []}
+                rounds = {"crawl": [], "nowarc": [], "floor": [], "floor_same": []}
                 for _ in range(max(1, args.repeat)):
                     if "crawl" in only:
                         rounds["crawl"].append(run_crawl(server, work, args.articles, args.code))
@@ -517,7 +539,12 @@ def main(argv: list[str] | None = None) -> int:
                              (floor_same, floor_fixed)):
             if entry and fixed:
                 entry["fixed"] = fixed["m"].cpu
-        text = report(args, work, site_bytes, layouts, crawl, nowarc, floor, floor_same, bare, noop)
+        for name, rows in rounds.items():  # every round's runs, for the paired figures
+            fixed = floor_fixed if name.startswith("floor") else crawl_fixed
+            for row in rows:
+                if fixed:
+                    row["fixed"] = fixed["m"].cpu
+        text = report(args, work, site_bytes, layouts, crawl, nowarc, floor, floor_same, bare, noop, rounds)
         print(text)
         if crawl and crawl.get("profile"):
             print(f"profile: {crawl['profile']}  ({crawl['profile_argv']})")
