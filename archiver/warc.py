@@ -125,11 +125,13 @@ def exchange_from_requests(response, body: bytes) -> Exchange:
         protocol="HTTP/1.0" if version == 10 else "HTTP/1.1")
 
 
-def open_capture(settings) -> WarcFileWriter | None:
-    """This run's WARC writer, or None when WARC_ENABLED is off; close it when done."""
+def open_capture(settings, writer_class=None):
+    """This run's WARC writer, or None when WARC_ENABLED is off; close it when done. A
+    WarcFileWriter (`archiver fetch` writes its few exchanges itself), or `writer_class`
+    (the crawl's CaptureProcess), which takes the same arguments."""
     if not settings.getbool("WARC_ENABLED"):
         return None
-    return WarcFileWriter(warc_dir(settings), settings.getint("WARC_MAX_BYTES"), software_name())
+    return (writer_class or WarcFileWriter)(warc_dir(settings), settings.getint("WARC_MAX_BYTES"), software_name())
 
 
 def software_name() -> str:
@@ -367,9 +369,6 @@ class CaptureProcess:
 
     def __init__(self, folder: str | os.PathLike, max_bytes: int, software: str = "qq-archiver"):
         self.folder = Path(folder)
-        self.paths: list[Path] = []
-        self.records = 0
-        self.cpu_seconds = 0.0
         started = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
@@ -392,6 +391,18 @@ class CaptureProcess:
         """What the child said when it ended ({} until then): records, paths, cpu_seconds, and
         `error` or `skipped` (records it could not write) when something went wrong."""
         return self._report or {}
+
+    @property
+    def paths(self) -> list[Path]:
+        return [Path(path) for path in self.report.get("paths", [])]
+
+    @property
+    def records(self) -> int:
+        return self.report.get("records", 0)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.report.get("cpu_seconds", 0.0)
 
     def write_exchange(self, exchange: Exchange, listing: Listing | None = None) -> None:
         if self._report is not None:
@@ -425,13 +436,9 @@ class CaptureProcess:
         output = self._process.stdout.read()
         self._process.wait()
         try:
-            report = json.loads(output)
+            self._report = json.loads(output)
         except ValueError:
-            report = {"error": f"the WARC capture process ended with exit code {self._process.returncode}"}
-        self._report = report
-        self.paths = [Path(path) for path in report.get("paths", [])]
-        self.records = report.get("records", 0)
-        self.cpu_seconds = report.get("cpu_seconds", 0.0)
+            self._report = {"error": f"the WARC capture process ended with exit code {self._process.returncode}"}
 
     def __enter__(self) -> CaptureProcess:
         return self
@@ -565,11 +572,10 @@ class WarcCaptureMiddleware:
         from scrapy import signals
         from scrapy.exceptions import NotConfigured
 
-        settings = crawler.settings
-        if not settings.getbool("WARC_ENABLED"):
+        if not crawler.settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WARC_ENABLED is off")
         try:
-            writer = CaptureProcess(warc_dir(settings), settings.getint("WARC_MAX_BYTES"), software_name())
+            writer = open_capture(crawler.settings, CaptureProcess)
         except OSError as error:
             logger.error("cannot start the WARC capture (%s): this run is not captured", error)
             writer = None
