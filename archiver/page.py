@@ -580,11 +580,10 @@ class _MarkupScan:
 
 
 def _parse_div_at(html: str, start: int, matches):
-    tag = _STRUCTURE.match(html, start)
-    if tag is None or (tag.group("name") or "").lower() != "div" or tag.group("end") \
-            or tag.group("attributes").rstrip().endswith("/"):
-        return None
-    attributes = _attributes(tag.group("attributes"))
+    tag = _START_TAG.match(html, start)
+    if tag is None or tag.group(1).lower() != "div":
+        return None  # not a div's start tag (`<div/>` closes itself: not one either)
+    attributes = _attributes(tag.group(2))
     if attributes is None or not matches(attributes):
         return None
     end = _end_of_div(html, tag.end())
