@@ -615,15 +615,17 @@ def _end_of_div(html: str, position: int) -> int | None:
             if not stack:
                 return token.end()
             continue
-        self_closing = token.group("attributes").rstrip().endswith("/")
+        if token.group("attributes").rstrip().endswith("/"):
+            # `<div/>` closes itself, `<div class=x/>` does not (the slash is the value's): the
+            # page's parse decides.
+            return None
         if name == "div":
             if stack[-1] in _TABLE_PARTS:
                 return None
-            if not self_closing:
-                stack.append("div")
+            stack.append("div")
         else:
             parents = _TABLE_PARENTS[name]
-            if self_closing or (parents is not None and stack[-1] not in parents) or (
+            if (parents is not None and stack[-1] not in parents) or (
                     parents is None and stack[-1] in _TABLE_PARTS):
                 return None
             stack.append(name)

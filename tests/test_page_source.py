@@ -95,6 +95,7 @@ TRICKY = [
     "<table><tbody><tr><td>cell</td><th>head</th></tr></tbody></table>",
     "<td>a cell with no table</td>",
     "<div/>self-closed",
+    "<div class=x/>an unquoted value ending in a slash</div>",
     "<DIV>upper case</DIV><P>text</P>",
     "<div>unclosed",
     "</span></div><p>closed early</p>",
@@ -139,7 +140,7 @@ def test_a_container_only_named_in_scripts_and_comments_is_none():
     assert "in a script" not in (from_source or "") and "commented out" not in (from_source or "")
 
 
-TOKENS = ["<div>", "</div>", "<div/>", "<div class=\"rich_media_content\">", "<p>", "</p>", "<span>",
+TOKENS = ["<div>", "</div>", "<div/>", "<div class=x/>", "<div class=\"rich_media_content\">", "<p>", "</p>", "<span>",
           "</span>", "<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>", "<th>", "</th>", "<tbody>",
           "</tbody>", "<ul><li>", "</li>", "</ul>", "text", " ", "<br>", "<img src=\"x.png\">",
           "<!-- </div> -->", "<!--", "-->", "<script>'</div>'</script>", "<b>", "</b>", "<form>",
