@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from archiver.ids import ArticleRef, NotAnArticle
 from archiver.items import Listing
@@ -118,6 +120,28 @@ def test_gbk_bytes_decode_right_whatever_the_page_declares(declared):
     assert article.title == "旧文章"
     assert body_markdown(article.body_html) == PARAGRAPH
     assert render_document(article).endswith("[qq](http://finance.qq.com/a/20180923/000843.htm)\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_nul_characters_are_dropped_from_bytes_and_text_alike(encoding):
+    page = (f"<html><head><title>旧文章_财经_腾讯网</title></head><body><div id='Cnt-Main-Article-QQ'>"
+            f"<p>国家\x00统计局</p><p>{PARAGRAPH}\x00</p></div></body></html>")
+    url = "http://finance.qq.com/a/20180923/000843.htm"
+    expected = f"国家统计局\n\n{PARAGRAPH}"
+    assert body_markdown(read_article(page.encode(encoding), url).body_html) == expected
+    assert body_markdown(read_article(page, url).body_html) == expected
+
+
+# Bytes that start, continue or break UTF-8 and GB18030 sequences, NUL among them.
+_CODEC_BYTES = st.sampled_from([0x00, 0x30, 0x39, 0x41, 0x7F, 0x80, 0x81, 0x84, 0xA1, 0xBB, 0xBF, 0xC0,
+                                0xE0, 0xEF, 0xF0, 0xFE, 0xFF]) | st.integers(0, 255)
+
+
+@given(st.lists(_CODEC_BYTES, max_size=24).map(bytes))
+def test_decoded_text_holds_a_nul_only_where_the_bytes_do(data):
+    # What lets the reader look for NUL in the bytes, not in the longer text.
+    if "\x00" in decode_html(data):
+        assert b"\x00" in data
 
 
 def test_a_page_with_no_id_anywhere_is_not_an_article():
