@@ -68,8 +68,16 @@ def _children(element) -> list:
 
 def _process_tag(element, name: str, inline: bool) -> str:
     """markdownify's process_tag; `inline` is whether a heading encloses `element`."""
-    nodes = _children(element)
     remove_inside = name in _BLOCKS
+    if not len(element):
+        # No child element (most paragraphs): the steps below, for one string or none.
+        text = element.text
+        if text:
+            text = _bs4_string(text)
+            text = "" if remove_inside and not text.strip() else _process_text(text, remove_inside, remove_inside)
+        convert = _CONVERTERS.get(name)
+        return convert(element, text or "", inline) if convert else text or ""
+    nodes = _children(element)
     inline_for_children = inline or name in _HEADINGS
     last = len(nodes) - 1
     child_strings = []
