@@ -83,8 +83,16 @@ class _Page:
     html: str
     url: str
     data: dict = field(default_factory=dict)
-    article_info: dict = field(default_factory=dict)
     _doc: lxml.html.HtmlElement | None = field(default=None, repr=False)
+    _article_info: dict | None = field(default=None, repr=False)
+
+    @property
+    def article_info(self) -> dict:
+        """The legacy pages' `ARTICLE_INFO` fields, on first use: asked for only when
+        `window.DATA` lacks a field, so a newer page is not searched for it (a full scan)."""
+        if self._article_info is None:
+            self._article_info = _article_info(self.html)
+        return self._article_info
 
     @property
     def doc(self) -> lxml.html.HtmlElement:
@@ -163,15 +171,12 @@ def _parse(body: bytes | str, url: str) -> _Page:
         html = html.replace("\x00", "")
     if not html.strip():
         raise EmptyArticle("the page is empty")
-    return _Page(html=html, url=url, data=_window_data(html), article_info=_article_info(html))
+    return _Page(html=html, url=url, data=_window_data(html))
 
 
 def _ref_of(page: _Page, extra_hosts: frozenset[str]) -> ArticleRef:
     """The article's id from its URL, else from what the page says of itself."""
-    candidates = [page.url, page.data.get("cms_id"), page.data.get("cmsId"),
-                  page.data.get("article_id"), page.data.get("url"),
-                  page.article_info.get("article_url")]
-    for candidate in candidates:
+    for candidate in _ref_candidates(page):
         if not candidate or not isinstance(candidate, str):
             continue
         try:
@@ -181,6 +186,13 @@ def _ref_of(page: _Page, extra_hosts: frozenset[str]) -> ArticleRef:
         except ValueError:
             continue
     raise NotAnArticle(f"no qq article id in the URL or the page ({page.url or 'no URL'})")
+
+
+def _ref_candidates(page: _Page):
+    """Where the page may give its id, best first; each looked at only if those before fail."""
+    yield page.url
+    yield from (page.data.get(key) for key in ("cms_id", "cmsId", "article_id", "url"))
+    yield page.article_info.get("article_url")
 
 
 def _search_from(html: str, literal: str, pattern: re.Pattern) -> re.Match | None:
@@ -222,7 +234,7 @@ def _article_info(html: str) -> dict:
 # --- metadata ---------------------------------------------------------------------------
 
 def read_title(page: _Page) -> str:
-    for candidate in (page.data.get("title"), page.article_info.get("title")):
+    for candidate in _title_candidates(page):
         if isinstance(candidate, str) and candidate.strip():
             return candidate.strip()
     for xpath in ("//div[contains(@class,'content-article')]/h1", "//*[@id='C-Main-Article-QQ']//h1",
@@ -237,6 +249,11 @@ def read_title(page: _Page) -> str:
     return ""
 
 
+def _title_candidates(page: _Page):
+    yield page.data.get("title")
+    yield page.article_info.get("title")
+
+
 def read_date(page: _Page) -> str:
     for candidate in _date_candidates(page):
         date = normalise_date(candidate)
@@ -248,7 +265,9 @@ def read_date(page: _Page) -> str:
 def _date_candidates(page: _Page):
     """Where the page may give its date, best first; the page is searched only when the
     scripts' data gives none (searching it costs more than the rest of reading the date)."""
-    yield from (page.data.get("pubtime"), page.data.get("pubTime"), page.article_info.get("pubtime"))
+    yield page.data.get("pubtime")
+    yield page.data.get("pubTime")
+    yield page.article_info.get("pubtime")
     yield from page.doc.xpath("//meta[@name='apub:time']/@content")
     for span in page.doc.xpath("//*[contains(@class,'media-meta')]/span[1] | //*[contains(@class,'pubTime')]"):
         yield span.text_content()
