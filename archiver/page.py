@@ -740,7 +740,7 @@ def _clean(container, base_url: str) -> str:
             continue
         alt = image.get("alt", "")
         image.attrib.clear()
-        image.set("src", urljoin(base_url, src) if not src.startswith("//") else "https:" + src)
+        image.set("src", absolute_url(base_url, src) if not src.startswith("//") else "https:" + src)
         if alt:
             image.set("alt", alt)
     for link in _LINKS(container):
@@ -748,7 +748,7 @@ def _clean(container, base_url: str) -> str:
         if href.lower().startswith(("javascript:", "data:", "vbscript:")) or not href:
             link.drop_tag()
         else:
-            link.set("href", urljoin(base_url, href))
+            link.set("href", absolute_url(base_url, href))
     # Keyword links qq inserted into old articles: the word stays, the link and "(微博)" go.
     for link in _KEYWORD_LINKS(container):
         link.drop_tag()
@@ -770,6 +770,18 @@ def _clean(container, base_url: str) -> str:
     container.tail = None
     body_html = lxml.html.tostring(container, encoding="unicode")[len("<div>"):-len("</div>")]
     return _without_controls(body_html).strip()  # `&#12;` and the like come out raw
+
+
+# An http(s) URL with a host and none of the characters urljoin would rewrite or drop (white
+# space, controls, `?`/`#` with nothing after them, `;` parameters): urljoin gives it back as is.
+_PLAIN_ABSOLUTE_URL = re.compile(
+    r"https?://[-!$&'()*+,.0-9:=@A-Z_a-z~%]+(?:/[-!$&'()*+,./0-9:=@A-Z_a-z~%]*)?\Z")
+
+
+def absolute_url(base_url: str, url: str) -> str:
+    """urljoin(base_url, url), without its parsing for the plain absolute URLs most body images
+    and links are (urljoin's two parses and a rebuild cost more than the rest of cleaning a link)."""
+    return url if _PLAIN_ABSOLUTE_URL.match(url) else urljoin(base_url, url)
 
 
 def _subtree_texts(container) -> dict:
