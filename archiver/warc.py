@@ -271,12 +271,18 @@ class WarcFileWriter:
         the record's header block formatted as warcio formats it but without its per-header
         conversions, and compressed in one call: capture must stay cheap. `stored`: the member
         holds the record uncompressed (a body already compressed by the server)."""
-        block_digest = hashlib.sha1(http_head)
-        block_digest.update(body)
+        # A request's empty body has one digest; a record with no HTTP head (the metadata) is
+        # its payload: the same digest twice.
+        payload_label = _sha1_label(hashlib.sha1(body)) if body else _EMPTY_SHA1_LABEL
+        if http_head:
+            block_digest = hashlib.sha1(http_head)
+            block_digest.update(body)
+            block_label = _sha1_label(block_digest)
+        else:
+            block_label = payload_label
         headers = [("WARC-Type", record_type), ("WARC-Record-ID", record_id), ("WARC-Date", date),
                    ("WARC-Target-URI", url), *extra,
-                   ("WARC-Payload-Digest", _sha1_label(hashlib.sha1(body))),
-                   ("WARC-Block-Digest", _sha1_label(block_digest)),
+                   ("WARC-Payload-Digest", payload_label), ("WARC-Block-Digest", block_label),
                    ("Content-Type", content_type), ("Content-Length", str(len(http_head) + len(body)))]
         head = "".join([f"WARC/{WARC_VERSION}\r\n", *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"])
         # One copy of the body into the record costs less than a streaming compressor's set-up.
@@ -348,6 +354,9 @@ def _sha1_label(digest) -> str:
     """`sha1:` and the 160-bit digest in base32, as WARC files label their digests."""
     number = int.from_bytes(digest.digest(), "big")
     return "sha1:" + "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(150, -1, -10)])
+
+
+_EMPTY_SHA1_LABEL = _sha1_label(hashlib.sha1(b""))
 
 
 def _reason(status: int) -> str:
