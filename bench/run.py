@@ -386,9 +386,9 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
                              f"trafilatura{label} | {strict / traf:.3f} | ≤ 0.2 | {'yes' if strict / traf <= 0.2 else 'no'} |")
         paired = _paired_own(rounds or {}, per_page, traf)
         if paired:
-            lines += ["", "Each round runs the crawls and the floors back to back, and the machine's speed drifts "
-                          "less within a round than across rounds: the archiver's own / trafilatura with each "
-                          "round's own runs, and the median of the rounds:", ""]
+            lines += ["", "Each round runs the crawls, the floors and trafilatura back to back, and the machine's "
+                          "speed drifts less within a round than across rounds: the archiver's own / trafilatura "
+                          "with each round's own runs, and the median of the rounds:", ""]
             lines += [f"- {label}: {', '.join(f'{value:.3f}' for value in values)}; median "
                       f"{statistics.median(values):.3f}" for label, values in paired]
         with_start = (crawl["m"].cpu / crawl["pages"]) / traf
@@ -429,15 +429,18 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
 
 
 def _paired_own(rounds: dict[str, list[dict]], per_page, traf: float) -> list[tuple[str, list[float]]]:
-    """For each crawl variant and floor, (crawl − floor) / trafilatura in each round."""
+    """For each crawl variant and floor, (crawl − floor) / trafilatura in each round: the round's
+    own trafilatura run where each round had one, else `traf`."""
     pairs = []
+    trafs = [per_page(entry) for entry in rounds.get("trafilatura", [])]
     for crawl_name, crawl_label in (("crawl", "WARC on"), ("nowarc", "WARC off")):
         for floor_name, floor_label in (("floor", "Scrapy's floor"),
                                         ("floor_same", "the floor decompressing as the crawl does")):
             crawls, floors = rounds.get(crawl_name, []), rounds.get(floor_name, [])
             if len(crawls) > 1 and len(crawls) == len(floors):
+                divisors = trafs if len(trafs) == len(crawls) else [traf] * len(crawls)
                 pairs.append((f"{crawl_label}, against {floor_label}",
-                              [(per_page(c) - per_page(f)) / traf for c, f in zip(crawls, floors)]))
+                              [(per_page(c) - per_page(f)) / t for c, f, t in zip(crawls, floors, divisors)]))
     return pairs
 
 
@@ -509,9 +512,10 @@ def main(argv: list[str] | None = None) -> int:
                     floor_fixed = least_cpu(lambda: run_floor(server, work, nothing, 0, "floor-empty"), args.repeat)
             with FixtureServer(site_dir=site, gzip_pages=not args.identity) as server:
                 server.precompress()
-                # Interleaved (crawl, crawl without WARC, floor; again...): whatever the machine
-                # does meanwhile falls on all three alike.
-                rounds = {"crawl": [], "nowarc": [], "floor": [], "floor_same": []}
+                # Interleaved (crawl, crawl without WARC, floors, trafilatura; again...): whatever
+                # the machine does meanwhile falls on all of them alike. Its speed drifts by tens
+                # of percent over minutes, so each round also gives its own ratios.
+                rounds = {"crawl": [], "nowarc": [], "floor": [], "floor_same": [], "trafilatura": []}
                 for _ in range(max(1, args.repeat)):
                     if "crawl" in only:
                         rounds["crawl"].append(run_crawl(server, work, args.articles, args.code))
@@ -523,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
                         if has_decompression(args.code):
                             rounds["floor_same"].append(run_floor(server, work, site, args.articles,
                                                                   "floor-same", SAME_DECOMPRESSION))
-                crawl, nowarc, floor, floor_same = (least(rows) if rows else None for rows in rounds.values())
+                    if "trafilatura" in only:
+                        rounds["trafilatura"].append(run_trafilatura(work, site, args.articles))
+                crawl, nowarc, floor, floor_same, bare = (least(rows) if rows else None for rows in rounds.values())
                 for name, entry in (("crawl", crawl), ("crawl, WARC off", nowarc), ("floor", floor),
                                     ("floor, the crawl's decompression", floor_same)):
                     if entry:
@@ -531,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
                 if crawl and args.profile:
                     crawl.update(profile_crawl(server, work, args.code))
         if "trafilatura" in only:
-            bare = least_cpu(lambda: run_trafilatura(work, site, args.articles), args.repeat)
+            if bare is None:  # no crawl nor floor: trafilatura alone
+                bare = least_cpu(lambda: run_trafilatura(work, site, args.articles), args.repeat)
             print(f"trafilatura: {bare['m']} loop {bare['cpu_loop']:.1f} s", file=sys.stderr)
         if "noop" in only:
             noop = run_noop(work, args.archive_size, args.seed, args.code)
@@ -540,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
             if entry and fixed:
                 entry["fixed"] = fixed["m"].cpu
         for name, rows in rounds.items():  # every round's runs, for the paired figures
+            if name == "trafilatura":
+                continue  # its CPU is its extraction loop: nothing to take out
             fixed = floor_fixed if name.startswith("floor") else crawl_fixed
             for row in rows:
                 if fixed:
