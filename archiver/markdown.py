@@ -71,12 +71,12 @@ def _process_tag(element, name: str, inline: bool) -> str:
     remove_inside = name in _BLOCKS
     if not len(element):
         # No child element (most paragraphs): the steps below, for one string or none.
-        text = element.text
+        text = element.text or ""
         if text:
             text = _bs4_string(text)
             text = "" if remove_inside and not text.strip() else _process_text(text, remove_inside, remove_inside)
         convert = _CONVERTERS.get(name)
-        return convert(element, text or "", inline) if convert else text or ""
+        return convert(element, text, inline) if convert else text
     nodes = _children(element)
     inline_for_children = inline or name in _HEADINGS
     last = len(nodes) - 1
