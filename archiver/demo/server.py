@@ -415,15 +415,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site-dir", type=Path, default=DEFAULT_SITE_DIR, help="the site to serve")
     args = parser.parse_args(argv)
     with FixtureServer(args.site_dir, args.host, args.port) as server:
-        print(f"Serving {server.site_dir} at {server.base_url} (Ctrl-C to stop)", flush=True)
-        print("Point a crawl at it with:", flush=True)
-        for name, value in server.settings().items():
-            print(f"  -s {name}={value}", flush=True)
-        try:
-            threading.Event().wait()
+        try:  # Ctrl-C may come as soon as the first line is out
+            print(f"Serving {server.site_dir} at {server.base_url} (Ctrl-C to stop)", flush=True)
+            print("Point a crawl at it with:", flush=True)
+            for name, value in server.settings().items():
+                print(f"  -s {name}={value}", flush=True)
+            # Short sleeps, not one endless wait: a signal that comes just before the main thread
+            # blocks on a lock is not seen until the lock is released (never, for an Event no one
+            # sets); after a sleep it is seen at the latest when the sleep ends.
+            while True:
+                time.sleep(_WAKE_SECONDS)
         except KeyboardInterrupt:
             pass
     return 0
+
+
+_WAKE_SECONDS = 0.2
 
 
 if __name__ == "__main__":
