@@ -250,13 +250,19 @@ def test_keep_alive_connection_serves_many_requests(server):
     assert server.count() == 9
 
 
-@pytest.mark.parametrize("request_first", [True, False])
-def test_command_line_serves_until_interrupted(request_first):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("request_first, started_in_background", [(True, False), (False, False), (True, True)])
+def test_command_line_serves_until_interrupted(request_first, started_in_background):
     # Without a request, Ctrl-C comes while the server is still printing its settings or just
-    # going to sleep: it must stop cleanly then too.
+    # going to sleep: it must stop cleanly then too. Started in the background by a script
+    # (`&`), a process inherits SIGINT ignored: SIGINT must still stop it.
     process = subprocess.Popen(
         [sys.executable, "-m", "archiver.demo.server", "--port", "0"],
         cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True,
+        preexec_fn=_ignore_sigint if started_in_background else None,
     )
     try:
         first_line = process.stdout.readline()

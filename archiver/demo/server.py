@@ -14,6 +14,7 @@ import argparse
 import gzip
 import json
 import re
+import signal
 import socket
 import struct
 import threading
@@ -414,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--site-dir", type=Path, default=DEFAULT_SITE_DIR, help="the site to serve")
     args = parser.parse_args(argv)
+    # A process started in the background by a shell without job control (`cmd &` in a script,
+    # a CI runner) inherits SIGINT ignored, and Python then leaves it ignored: this command's
+    # contract is to serve until SIGINT, so it takes the signal back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with FixtureServer(args.site_dir, args.host, args.port) as server:
         try:  # Ctrl-C may come as soon as the first line is out
             print(f"Serving {server.site_dir} at {server.base_url} (Ctrl-C to stop)", flush=True)
