@@ -250,8 +250,10 @@ def test_keep_alive_connection_serves_many_requests(server):
     assert server.count() == 9
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+# The server's command line, run by a Python that first ignores SIGINT and then execs it: what a
+# shell script's `cmd &` hands its background jobs (no preexec_fn: not safe with threads running).
+_STARTED_IGNORING_SIGINT = ["-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                                  "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"]
 
 
 @pytest.mark.parametrize("request_first, started_in_background", [(True, False), (False, False), (True, True)])
@@ -259,10 +261,10 @@ def test_command_line_serves_until_interrupted(request_first, started_in_backgro
     # Without a request, Ctrl-C comes while the server is still printing its settings or just
     # going to sleep: it must stop cleanly then too. Started in the background by a script
     # (`&`), a process inherits SIGINT ignored: SIGINT must still stop it.
+    command = ["-m", "archiver.demo.server", "--port", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "archiver.demo.server", "--port", "0"],
+        [sys.executable, *(_STARTED_IGNORING_SIGINT if started_in_background else []), *command],
         cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True,
-        preexec_fn=_ignore_sigint if started_in_background else None,
     )
     try:
         first_line = process.stdout.readline()
