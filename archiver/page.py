@@ -507,12 +507,15 @@ _ATTRIBUTE = re.compile(r"""\s([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\
 # reads as text, in any case (checked against lxml 6's libxml2 2.14: <noscript>, <template>,
 # <svg> and <math> hold markup).
 _RAW_TEXT_NAMES = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext")
+# A comment ends at `-->` or `--!>`, or at once as `<!-->` or `<!--->` (HTML's tokenizer, which
+# libxml2 follows).
+_COMMENT_PATTERN = r"<!--(?:-?>|.*?--!?>)"
 # What the scan of a div's markup stops at: comments and raw-text elements are stepped over
 # whole (a bare opening means one that never ends: the page is parsed whole), and the tags that
 # libxml2 nests by priority (a </td> closes a <div> left open inside its cell) are followed.
 _STRUCTURE = re.compile(
-    r"<!--(?:-?>|.*?--!?>)"
-    rf"|<(?P<raw>{'|'.join(_RAW_TEXT_NAMES[:-1])})\b[^>]*>.*?</(?P=raw)\s*>"  # all but plaintext, which never ends
+    _COMMENT_PATTERN
+    + rf"|<(?P<raw>{'|'.join(_RAW_TEXT_NAMES[:-1])})\b[^>]*>.*?</(?P=raw)\s*>"  # all but plaintext, which never ends
     rf"|(?P<unended><!--|<(?:{'|'.join(_RAW_TEXT_NAMES)})\b)"
     r"|<(?P<end>/?)(?P<name>div|table|thead|tbody|tfoot|tr|td|th|body|head|html)\b(?P<attributes>[^>]*)>",
     re.IGNORECASE | re.DOTALL)
@@ -562,9 +565,7 @@ def _div_from_source(page: _Page, marker: str, matches, in_whole_page):
 _RAW_TEXT_OPENING = re.compile(rf"<({'|'.join(_RAW_TEXT_NAMES)})\b|<!--", re.IGNORECASE)
 _RAW_TEXT_CLOSING = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_NAMES}
 _RAW_TEXT_CLOSING["plaintext"] = re.compile(r"(?!)")  # the rest of the page is text
-# A comment ends at `-->` or `--!>`, or at once as `<!-->` or `<!--->` (HTML's tokenizer, which
-# libxml2 follows).
-_COMMENT = re.compile(r"<!--(?:-?>|.*?--!?>)", re.DOTALL)
+_COMMENT = re.compile(_COMMENT_PATTERN, re.DOTALL)
 _BODY_TAG = re.compile(r"<body\b", re.IGNORECASE)
 
 
