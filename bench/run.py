@@ -297,6 +297,7 @@ def run_noop(work: Path, archive_size: int, seed: int, code: Path) -> dict:
             argv = scrapy_argv("crawl", "qq", settings=settings)
             server.reset_log()
             result = measure(argv, log_file, cwd=code)
+            server.wait_until_answered()  # every feed answer logged as finished
             requests = server.requests
             feeds = [record for record in requests if record.path.startswith("/web_feed/")]
             articles = sum(1 for record in requests if record.path.startswith("/rain/a/"))

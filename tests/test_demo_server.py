@@ -209,10 +209,27 @@ def test_scripted_delay_lets_a_client_time_out(server):
     assert requests.get(server.url("/robots.txt"), timeout=5).status_code == 200, "the server must stay responsive"
 
 
+def test_wait_until_answered_waits_for_a_slow_answer(server):
+    server.script("/slow", [Reply(body=b"late", delay=0.6)])
+    client = threading.Thread(target=requests.get, args=(server.url("/slow"),), kwargs={"timeout": 5})
+    client.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not server.count("/slow") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.count("/slow") == 1
+        assert server.wait_until_answered(timeout=0.1) is False  # still being answered
+        assert server.wait_until_answered(timeout=5) is True
+        assert server.requests[0].finished is not None
+    finally:
+        client.join()
+
+
 def test_request_log_records_each_request(server):
     requests.post(server.url("/web_feed/getPCList?from=test"), json=FEED_QUERY,
                   headers={"Referer": "https://news.qq.com/"}, timeout=5)
     requests.get(server.url(f"/rain/a/{GOLDEN}?a=1"), timeout=5)
+    assert server.wait_until_answered()  # the handler logs `finished` just after the client has its answer
     log = server.requests
     assert [(r.method, r.path, r.query) for r in log] == [
         ("POST", "/web_feed/getPCList", "from=test"),

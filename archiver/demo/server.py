@@ -95,6 +95,7 @@ class FixtureServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._all_answered = threading.Condition(self._lock)
         self._scripts: dict[str, deque[Reply | str]] = {}
         self._log: list[Logged] = []
         self._in_flight = 0
@@ -186,6 +187,13 @@ class FixtureServer:
         with self._lock:
             return self._max_in_flight
 
+    def wait_until_answered(self, timeout: float = 5.0) -> bool:
+        """Wait until every request received is answered and logged as such. A client has its
+        answer a moment before the handler thread logs it `finished`: read the log's `finished`
+        times after this. False if `timeout` seconds pass first."""
+        with self._all_answered:
+            return self._all_answered.wait_for(lambda: self._in_flight == 0, timeout)
+
     def count(self, path_prefix: str = "/") -> int:
         """How many logged requests have a path starting with `path_prefix`."""
         with self._lock:
@@ -208,6 +216,8 @@ class FixtureServer:
         with self._lock:
             record.finished = time.monotonic()
             self._in_flight -= 1
+            if not self._in_flight:
+                self._all_answered.notify_all()
 
     def _scripted(self, path: str) -> Reply | None:
         with self._lock:
