@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, TextResponse
+from scrapy.utils.gz import gunzip
 from scrapy.utils.test import get_crawler
 
 from archiver import settings as live_settings
-from archiver.middlewares import DecompressionMiddleware
+from archiver import middlewares
+from archiver.middlewares import DecompressionMiddleware, gunzip_whole
 
 LEGACY_PAGE = ("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">"
                "<title>腾讯科技</title></head><body><div id=\"Cnt-Main-Article-QQ\"><p>正文</p></div>"
@@ -93,3 +97,58 @@ def test_the_live_settings_use_it_in_scrapys_place():
     assert chain["archiver.middlewares.DecompressionMiddleware"] == 590
     # The capture sees the body as sent, before it is decompressed.
     assert chain["archiver.warc.WarcCaptureMiddleware"] > 590
+
+
+def outcome(decode, body: bytes, max_size: int):
+    try:
+        return "decoded", decode(body, max_size=max_size)
+    except Exception as error:  # the kind of failure is what must match
+        return "raised", type(error)
+
+
+@st.composite
+def gzip_bodies(draw):
+    """Bodies a server might send as gzip: whole, cut short, with bytes after it, two members,
+    a byte damaged."""
+    data = draw(st.binary(max_size=3000) | st.text(max_size=1500).map(lambda text: text.encode("utf-8")))
+    body = gzip.compress(data, compresslevel=draw(st.integers(0, 9)))
+    change = draw(st.sampled_from(["whole", "cut", "trailing", "members", "damaged"]))
+    if change == "cut":
+        body = body[:draw(st.integers(0, len(body) - 1))]
+    elif change == "trailing":
+        body += draw(st.binary(min_size=1, max_size=20))
+    elif change == "members":
+        body += gzip.compress(draw(st.binary(max_size=500)))
+    elif change == "damaged":
+        at = draw(st.integers(0, len(body) - 1))
+        body = body[:at] + bytes([body[at] ^ draw(st.integers(1, 255))]) + body[at + 1:]
+    return body
+
+
+@settings(max_examples=400, deadline=None)
+@given(gzip_bodies(), st.sampled_from([0, 1, 100, 2999, 3000, 3001, 10**6]))
+def test_gunzip_whole_answers_as_scrapys_gunzip(body, max_size):
+    assert outcome(gunzip_whole, body, max_size) == outcome(gunzip, body, max_size)
+
+
+def test_a_whole_body_is_gunzipped_in_one_call(monkeypatch):
+    page = LEGACY_PAGE * 500  # over Scrapy's 64 KiB chunk
+
+    def chunked(*args, **kwargs):
+        raise AssertionError("Scrapy's chunked gunzip was used for a whole body")
+
+    monkeypatch.setattr(middlewares, "gunzip", chunked)
+    assert gunzip_whole(gzip.compress(page)) == page
+    assert gunzip_whole(gzip.compress(page), max_size=len(page)) == page
+
+
+def test_what_is_not_one_whole_member_is_left_to_scrapy():
+    page = LEGACY_PAGE * 50
+    body = gzip.compress(page)
+    # Cut short: as much as can be read, as Scrapy gives it.
+    assert gunzip_whole(body[:-100]) == gunzip(body[:-100]) == zlib.decompressobj(31).decompress(body[:-100])
+    # Two members: both.
+    assert gunzip_whole(body + gzip.compress(b"more")) == page + b"more"
+    # Too big: Scrapy's own refusal, which the middleware turns into IgnoreRequest.
+    with pytest.raises(ValueError, match="exceeded"):
+        gunzip_whole(body, max_size=len(page) - 1)
