@@ -142,6 +142,22 @@ def test_a_whole_body_is_gunzipped_in_one_call(monkeypatch):
     assert gunzip_whole(gzip.compress(page), max_size=len(page)) == page
 
 
+def test_the_middleware_gunzips_in_one_call(monkeypatch):
+    # The override is of a Scrapy method (`_decode`): if Scrapy stopped calling it, its own
+    # chunked gunzip would run again, silently. Here that gunzip fails, so this test would.
+    import scrapy.downloadermiddlewares.httpcompression as scrapy_compression
+
+    def chunked(*args, **kwargs):
+        raise AssertionError("Scrapy's chunked gunzip was used")
+
+    monkeypatch.setattr(scrapy_compression, "gunzip", chunked)
+    monkeypatch.setattr(middlewares, "gunzip", chunked)
+    ours, stats = middleware(DecompressionMiddleware)
+    got = ours.process_response(Request("http://tech.qq.com/a/1.htm"), gzipped_response())
+    assert got.body == LEGACY_PAGE
+    assert stats.get_value("httpcompression/response_bytes") == len(LEGACY_PAGE)
+
+
 def test_what_is_not_one_whole_member_is_left_to_scrapy():
     page = LEGACY_PAGE * 50
     body = gzip.compress(page)
