@@ -558,11 +558,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"trafilatura: {bare['m']} loop {bare['cpu_loop']:.1f} s", file=sys.stderr)
         if "noop" in only:
             noop = run_noop(work, args.archive_size, args.seed, args.code)
-        for entry, fixed in ((crawl, crawl_fixed), (nowarc, crawl_fixed), (floor, floor_fixed),
-                             (floor_same, floor_fixed)):
-            if entry and fixed:
-                entry["fixed"] = fixed["m"].cpu
-        for name, rows in rounds.items():  # every round's runs, for the paired figures
+        # Every round's runs, the least ones (crawl, floor...) among them, for all the figures.
+        for name, rows in rounds.items():
             if name == "trafilatura":
                 continue  # its CPU is its extraction loop: nothing to take out
             fixed = floor_fixed if name.startswith("floor") else crawl_fixed
