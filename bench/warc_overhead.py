@@ -25,7 +25,7 @@ import argparse
 import json
 import os
 import re
-import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -37,17 +37,15 @@ sys.path.insert(0, str(BENCH))
 from archiver.demo.server import FixtureServer  # noqa: E402
 from archiver.settings import DOWNLOADER_MIDDLEWARES  # noqa: E402
 from generate import generate_site  # noqa: E402
-from run import FAST, measure, scrapy_argv, show  # noqa: E402
+from run import FAST, measure, scrapy_argv, set_aside, show  # noqa: E402
 
 
 def crawl_once(server: FixtureServer, work: Path, articles: int, warc: bool, live: bool = False) -> dict:
     archive, state, log_file = work / "archive", work / "state", work / f"crawl-warc-{warc}.log"
-    shutil.rmtree(archive, ignore_errors=True)
-    shutil.rmtree(state, ignore_errors=True)
+    # Moved aside, not deleted (see set_aside); `measure` writes the previous run's files out first.
+    set_aside(archive, work)
+    set_aside(state, work)
     log_file.unlink(missing_ok=True)
-    # The previous run's files (52 MB of WARC, 2,000 documents) are written out now, not during
-    # this run's fsyncs: otherwise each run pays for the one before it.
-    os.sync()
     settings = {"ARCHIVE_DIR": str(archive), "STATE_DIR": str(state), **server.settings(), **({} if live else FAST),
                 "WARC_ENABLED": str(warc), "LOG_FILE": str(log_file)}
     if warc:
@@ -69,12 +67,6 @@ def crawl_once(server: FixtureServer, work: Path, articles: int, warc: bool, liv
     return {"argv": show(argv), "cpu": result.cpu, "wall": result.wall, "warc_bytes": warc_bytes,
             "capture_cpu": sum(timed), "writer_cpu": sum(writer),
             "capture_wall": sum(waited)}
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     # speed drifts over minutes, so adjacent pairs compare best. The median of the pairs.
     pairs = sorted(on_run["wall"] / off_run["wall"] - 1 for off_run, on_run in zip(runs[False], runs[True]))
     print(f"  the crawl's time, run by run (on / the off run just before - 1): "
-          f"{', '.join(f'{100 * pair:+.1f} %' for pair in pairs)}; median {100 * _median(pairs):+.1f} %")
+          f"{', '.join(f'{100 * pair:+.1f} %' for pair in pairs)}; median {100 * statistics.median(pairs):+.1f} %")
     fastest_on = min(run["wall"] for run in runs[True])
     fastest_off = min(run["wall"] for run in runs[False])
     print(f"  the crawl's time: {fastest_off:.2f} s off, {fastest_on:.2f} s on "
