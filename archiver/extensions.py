@@ -1,7 +1,9 @@
-"""The one stats line every run ends with, and the counters behind it."""
+"""The one stats line every run ends with, the counters behind it, and the crawl process's
+garbage collector."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from scrapy import signals
@@ -75,3 +77,56 @@ class RunSummary:
 
     def spider_closed(self, spider, reason):
         logger.info("%s [%s]", summary_line(run_counts(self.stats)), reason)
+
+
+class GarbageCollection:
+    """Python's cyclic garbage collector set for a long crawl while the engine runs (issue 5).
+
+    What start-up built (modules, classes, Scrapy's and lxml's objects: nearly all that lives
+    through the run) is collected once, then frozen out of later collections, and the youngest
+    generation is collected after GC_THRESHOLDS[0] net new objects instead of Python's 700. Pages
+    make short-lived objects that reference counting frees; the collections they caused went
+    mostly to walking start-up's objects again. When the engine stops, the collector is as it
+    was (a process that embeds the crawl keeps its own). An empty GC_THRESHOLDS leaves Python's
+    collector alone.
+    """
+
+    def __init__(self, thresholds: list[int]):
+        self.thresholds = thresholds
+        self._before: tuple[int, ...] | None = None
+        self._froze = False
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy.exceptions import NotConfigured
+
+        values = crawler.settings.getlist("GC_THRESHOLDS")
+        if not values:
+            raise NotConfigured("GC_THRESHOLDS is empty")
+        try:
+            thresholds = [int(value) for value in values]
+        except (TypeError, ValueError):
+            thresholds = []
+        if not 1 <= len(thresholds) <= 3 or min(thresholds) < 1:
+            raise ValueError(f"GC_THRESHOLDS: one to three counts of at least 1, not {values}")
+        extension = cls(thresholds)
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
+        return extension
+
+    def engine_started(self):
+        self._before = gc.get_threshold()
+        # Objects someone else froze are theirs to unfreeze: then nothing is frozen here.
+        if gc.isenabled() and not gc.get_freeze_count():
+            gc.collect()
+            gc.freeze()
+            self._froze = True
+        gc.set_threshold(*self.thresholds)
+
+    def engine_stopped(self):
+        if self._before is not None:
+            gc.set_threshold(*self._before)
+            self._before = None
+        if self._froze:
+            gc.unfreeze()
+            self._froze = False

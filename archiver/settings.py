@@ -111,7 +111,13 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "archiver.extensions.RunSummary": 500,
+    "archiver.extensions.GarbageCollection": 510,
 }
+# Python's garbage collector in the crawl (archiver.extensions.GarbageCollection): start-up's
+# objects frozen out of collections, the youngest generation collected after this many net new
+# objects (Python: 700), the older ones as Python does. It took 0.16-0.2 ms of CPU a page
+# (BENCHMARKS.md, seventh round). Empty: Python's own collector.
+GC_THRESHOLDS = [10000, 10, 10]
 
 # --- Scrapy housekeeping ----------------------------------------------------------------------------
 COOKIES_ENABLED = False
