@@ -11,8 +11,9 @@ measures, each in a subprocess of its own:
 - crawl: `scrapy crawl qq -a discover=sitemap` with politeness off (no delay, no autothrottle,
   no robots.txt, 16 concurrent requests), into an empty archive;
 - floor: a do-nothing spider (bench/floor_spider.py) fetching the same pages with the same settings;
-  Scrapy as it ships, and again with the archiver's DecompressionMiddleware in place of Scrapy's
-  (the crawl's own fetching: the stricter floor, since that middleware saves Scrapy's waste);
+  Scrapy as it ships, and again as the crawl's process runs Scrapy: the archiver's
+  DecompressionMiddleware in place of Scrapy's and its garbage-collector setting (the stricter
+  floor, since both save Scrapy's own work);
 - trafilatura: bare `trafilatura.extract(page)` over the same pages in one process;
 - no-op: `scrapy crawl qq` (the feeds) against a 10,000-file archive that already holds every
   article the feeds list, beside the same run against an archive of just those articles.
@@ -79,10 +80,19 @@ FLOOR_HOUSEKEEPING = {
 }
 
 
-# The crawl's decompression (archiver/settings.py) in place of Scrapy's, for the stricter floor.
+# The crawl's decompression (archiver/settings.py) in place of Scrapy's, and its garbage
+# collector's setting (archiver.extensions.GarbageCollection), for the stricter floor.
 SAME_DECOMPRESSION = {"DOWNLOADER_MIDDLEWARES": json.dumps({
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "archiver.middlewares.DecompressionMiddleware": 590})}
+SAME_COLLECTOR = {"EXTENSIONS": json.dumps({"archiver.extensions.GarbageCollection": 510}),
+                  "GC_THRESHOLDS": ",".join(map(str, getattr(archiver_settings, "GC_THRESHOLDS", [])))}
+
+
+def same_process(code: Path) -> dict[str, str]:
+    """The stricter floor's settings: Scrapy as the crawl of checkout `code` runs it."""
+    tuned = "class GarbageCollection" in (code / "archiver" / "extensions.py").read_text(encoding="utf-8")
+    return {**SAME_DECOMPRESSION, **(SAME_COLLECTOR if tuned and SAME_COLLECTOR["GC_THRESHOLDS"] else {})}
 
 
 @dataclass
@@ -378,7 +388,7 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
     if floor:
         row("do-nothing spider (Scrapy's floor)", floor)
     if floor_same:
-        row("do-nothing spider, decompressing as the crawl does", floor_same)
+        row("do-nothing spider, decompressing and collecting garbage as the crawl does", floor_same)
     if bare:
         row("bare `trafilatura.extract()`", bare)
     lines.append("")
@@ -398,7 +408,7 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
             ]
             if floor_same:
                 strict = whole - per_page(floor_same)
-                lines.append(f"| archiver's own (crawl − the floor decompressing as the crawl does) / "
+                lines.append(f"| archiver's own (crawl − the floor as the crawl runs Scrapy) / "
                              f"trafilatura{label} | {strict / traf:.3f} | ≤ 0.2 | {'yes' if strict / traf <= 0.2 else 'no'} |")
         paired = _paired_own(rounds or {}, per_page, traf)
         if paired:
@@ -451,7 +461,7 @@ def _paired_own(rounds: dict[str, list[dict]], per_page, traf: float) -> list[tu
     trafs = [per_page(entry) for entry in rounds.get("trafilatura", [])]
     for crawl_name, crawl_label in (("crawl", "WARC on"), ("nowarc", "WARC off")):
         for floor_name, floor_label in (("floor", "Scrapy's floor"),
-                                        ("floor_same", "the floor decompressing as the crawl does")):
+                                        ("floor_same", "the floor as the crawl runs Scrapy")):
             crawls, floors = rounds.get(crawl_name, []), rounds.get(floor_name, [])
             if len(crawls) > 1 and len(crawls) == len(floors):
                 divisors = trafs if len(trafs) == len(crawls) else [traf] * len(crawls)
@@ -542,12 +552,12 @@ def main(argv: list[str] | None = None) -> int:
                         rounds["floor"].append(run_floor(server, work, site, args.articles))
                         if has_decompression(args.code):
                             rounds["floor_same"].append(run_floor(server, work, site, args.articles,
-                                                                  "floor-same", SAME_DECOMPRESSION))
+                                                                  "floor-same", same_process(args.code)))
                     if "trafilatura" in only:
                         rounds["trafilatura"].append(run_trafilatura(work, site, args.articles))
                 crawl, nowarc, floor, floor_same, bare = (least(rows) if rows else None for rows in rounds.values())
                 for name, entry in (("crawl", crawl), ("crawl, WARC off", nowarc), ("floor", floor),
-                                    ("floor, the crawl's decompression", floor_same)):
+                                    ("floor, as the crawl runs Scrapy", floor_same)):
                     if entry:
                         print(f"{name}: {entry['m']}", file=sys.stderr)
                 if crawl and args.profile:
