@@ -5,15 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
 
 from archiver.demo.server import FixtureServer, Reply
 from archiver.ids import ref_from_id
 from archiver.items import Listing
-from archiver.warc import _FRAME, ARTICLE_PROFILE, CaptureFailed, CaptureProcess, Exchange, WarcFileWriter, decode_body
+from archiver.warc import _FRAME, _STORED_BLOCK, ARTICLE_PROFILE, _http_head, _stored_gzip, CaptureFailed, CaptureProcess, Exchange, WarcFileWriter, decode_body
 from crawling import archived_files, crawl
 
 FEED_IDS = {"20250212A03JWP00", "20251120A01ABC00", "20251121A02DEF00", "20191105A0GHIJ00",
@@ -102,6 +105,47 @@ def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
     assert gzip.decompress(data).count(b"WARC/1.1\r\n") == 3
 
 
+def one_gzip_member(member: bytes) -> bytes:
+    """The data of `member`, which must be exactly one whole gzip member (its CRC and length
+    checked by zlib)."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    data = inflater.decompress(member)
+    assert inflater.eof and not inflater.unused_data
+    return data
+
+
+@pytest.mark.parametrize("size", [0, 1, _STORED_BLOCK - 1, _STORED_BLOCK, _STORED_BLOCK + 1, 2 * _STORED_BLOCK,
+                                  2 * _STORED_BLOCK + 7, 1_000_000])
+def test_a_stored_member_is_one_gzip_member_at_every_block_boundary(size):
+    data = random.Random(size).randbytes(size)
+    member = _stored_gzip(data)
+    assert one_gzip_member(member) == data
+    assert gzip.decompress(member) == data
+    blocks = max(1, -(-size // _STORED_BLOCK))
+    assert len(member) == 10 + 5 * blocks + size + 8  # header, block headers, the data, CRC and length
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3 * _STORED_BLOCK + 100))
+def test_a_stored_member_reads_back_as_what_was_stored(data):
+    assert one_gzip_member(_stored_gzip(data)) == data
+
+
+_HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FF, exclude_characters="\x7f"), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=st.integers(100, 599), reason=st.sampled_from(["OK", "Not Found", "Unknown"]),
+       headers=st.lists(st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True), _HEADER_TEXT),
+                        max_size=8))
+def test_http_heads_are_written_as_warcio_writes_them(status, reason, headers):
+    """Byte for byte, non-ASCII header values (percent-encoded by warcio) included."""
+    expected = StatusAndHeaders(f"{status} {reason}", list(headers), protocol="HTTP/1.1").to_ascii_bytes()
+    assert _http_head(f"HTTP/1.1 {status} {reason}", list(headers)) == expected
+    request = StatusAndHeaders("GET /rain/a/x?y=1 HTTP/1.1", list(headers), is_http_request=True).to_ascii_bytes()
+    assert _http_head("GET /rain/a/x?y=1 HTTP/1.1", list(headers)) == request
+
+
 def member_block_types(path: Path) -> dict[str, int]:
     """Each record type's deflate block type (0: stored, 1-2: compressed), read from the first
     block header of its gzip member."""
@@ -117,10 +161,15 @@ def member_block_types(path: Path) -> dict[str, int]:
     return types
 
 
-@pytest.mark.parametrize("coding, stored", [("gzip", True), ("br", True), ("identity", False), (None, False)])
-def test_a_compressed_body_is_stored_not_compressed_again(tmp_path, coding, stored):
-    page = ("<html><body>" + "新闻正文 " * 2000 + "</body></html>").encode("utf-8")
+@pytest.mark.parametrize("coding, stored, varied", [("gzip", True, False), ("br", True, False), ("identity", False, False),
+                                                    (None, False, False), ("gzip", True, True)])
+def test_a_compressed_body_is_stored_not_compressed_again(tmp_path, coding, stored, varied):
+    """`varied`: text that gzips to several stored blocks' worth."""
+    rng = random.Random(5)
+    text = "".join(chr(rng.randrange(0x4E00, 0x5200)) for _ in range(200_000)) if varied else "新闻正文 " * 2000
+    page = ("<html><body>" + text + "</body></html>").encode("utf-8")
     body = gzip.compress(page) if coding == "gzip" else page
+    assert len(body) > 3 * _STORED_BLOCK or not varied
     headers = [("Content-Type", "text/html")] + ([("Content-Encoding", coding)] if coding else [])
     with WarcFileWriter(tmp_path, 1 << 30) as writer:
         writer.write_exchange(Exchange("https://news.qq.com/rain/a/20250212A03JWP00", "GET", [], b"", 200,
