@@ -11,6 +11,12 @@ COMMANDS_MODULE = "archiver.commands"
 # --- Where the archive goes -----------------------------------------------------------------
 # A Hugo content directory: files land in <ARCHIVE_DIR>/zh-CN/news/qq/<id>.zh-CN.md.
 ARCHIVE_DIR = "output"
+# A crawl commits its files in groups: written at once, synced together (one syncfs) and renamed
+# into place once this many are waiting, or when the next comes this many seconds after the
+# group's first, and when the crawl closes. A killed crawl loses no archived file, only the
+# group it had not committed (fetched again by the next run). 1: each file synced on its own.
+STORE_GROUP_FILES = 64
+STORE_GROUP_SECONDS = 2.0
 
 # --- The site ----------------------------------------------------------------------------------
 QQ_FEED_URL = "https://i.news.qq.com/web_feed/getPCList"

@@ -50,3 +50,48 @@ def test_an_existing_file_is_found_and_read_once_and_a_damaged_one_is_replaced(t
     assert archive_article(store, article(PAGE_IMAGE, from_page=True)) is Outcome.UPDATED
     assert reads == [path]
     assert thumbnail(store) == PAGE_IMAGE
+
+
+def _pipeline(tmp_path, **settings):
+    from scrapy.utils.test import get_crawler
+
+    from archiver.pipelines import ArchivePipeline
+
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path), "STORE_GROUP_FILES": 64,
+                                         "STORE_GROUP_SECONDS": 3600, **settings})
+    crawler.stats.open_spider()
+    return ArchivePipeline.from_crawler(crawler), crawler.stats
+
+
+def _article(number: int) -> Article:
+    return Article(ref=ArticleRef(f"20251120A{number:05d}00"), title="标题", date="2025-11-20 08:00:00",
+                   body_html="<p>正文</p>", thumbnail="", thumbnail_from_page=True)
+
+
+def test_the_pipeline_commits_what_is_pending_when_the_crawl_closes(tmp_path):
+    pipeline, stats = _pipeline(tmp_path)
+    for number in range(3):
+        pipeline.process_item(_article(number))
+    store = ArchiveStore(tmp_path)
+    assert all(_article(number).ref not in store for number in range(3))  # one group, pending
+    pipeline.close_spider()
+    assert all(_article(number).ref in store for number in range(3))
+    assert stats.get_value("qq/archived") == 3 and not stats.get_value("qq/failed")
+
+
+def test_articles_whose_group_cannot_be_committed_are_counted_failed_not_archived(tmp_path, monkeypatch, caplog):
+    import archiver.store as store_module
+
+    pipeline, stats = _pipeline(tmp_path)
+    for number in range(3):
+        pipeline.process_item(_article(number))
+
+    def failing(paths):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(store_module, "_sync_files", failing)
+    pipeline.close_spider()
+    assert stats.get_value("qq/archived") == 0
+    assert stats.get_value("qq/failed") == 3 and stats.get_value("qq/failed/store") == 3
+    assert sum("cannot store 20251120A" in record.getMessage() for record in caplog.records) == 3
+    assert not list(ArchiveStore(tmp_path).ids())

@@ -132,7 +132,10 @@ def test_sigkill_mid_crawl_leaves_only_complete_files_and_the_next_run_finishes(
     # a temporary file as a killed write would leave it
     folder = tmp_path / "zh-CN" / "news" / "qq"
     folder.mkdir(parents=True)
-    (folder / f"{TEMP_PREFIX}killed{TEMP_SUFFIX}").write_text("---\ntitle: \"half", encoding="utf-8")
+    killed = folder / f"{TEMP_PREFIX}killed{TEMP_SUFFIX}"
+    killed.write_text("---\ntitle: \"half", encoding="utf-8")
+    an_hour_ago = time.time() - 3600  # younger ones may be a running crawl's (STALE_TEMP_SECONDS)
+    os.utime(killed, (an_hour_ago, an_hour_ago))
     command = crawl_command(server, tmp_path, "since=2019-06-01", DOWNLOAD_TIMEOUT="60", LOG_LEVEL="INFO")
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
