@@ -222,10 +222,7 @@ class ArchiveStore:
         except OSError as error:
             unstored = pending[renamed:]
             for entry in unstored:
-                try:
-                    os.unlink(entry.temp)
-                except OSError:
-                    pass
+                _unlink_quietly(entry.temp)
             failure = StoreError(error.errno or errno.EIO,
                                  f"cannot store {len(unstored)} article(s) in {self.folder}: "
                                  f"{error.strerror or error}")
@@ -254,43 +251,51 @@ class Pending:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    try:
-        try:
-            replace_atomically(path, data)
-        except FileNotFoundError:  # the archive's first article
-            path.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(path, data)
-    except OSError as error:
-        raise StoreError(error.errno or errno.EIO,
-                         f"cannot write {path}: {error.strerror or error}") from None
+    _in_archive_folder(path, lambda: replace_atomically(path, data))
 
 
 def _staged(path: Path, data: bytes) -> str:
     """`data` in a new temporary file beside `path`, not synced; its name. Raises StoreError."""
+    return _in_archive_folder(path, lambda: _temporary_file(path.parent, data))
+
+
+def _in_archive_folder(path: Path, write):
+    """`write()`, the article folder made first if it is missing (the archive's first article);
+    an OSError raised as a StoreError naming `path`."""
     try:
         try:
-            return _temporary_file(path.parent, data)
-        except FileNotFoundError:  # the archive's first article
+            return write()
+        except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
-            return _temporary_file(path.parent, data)
+            return write()
     except OSError as error:
         raise StoreError(error.errno or errno.EIO,
                          f"cannot write {path}: {error.strerror or error}") from None
 
 
-def _temporary_file(folder: Path, data: bytes) -> str:
-    handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
+def _temporary_file(folder: Path, data: bytes, prefix: str = TEMP_PREFIX, suffix: str = TEMP_SUFFIX,
+                    synced: bool = False) -> str:
+    """`data` in a new temporary file in `folder` (mode 0644), fsynced if `synced`; its name.
+    Raises OSError, and then leaves no file behind."""
+    handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
             os.fchmod(temp.fileno(), 0o644)
+            if synced:
+                temp.flush()
+                os.fsync(temp.fileno())
     except OSError:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
+        _unlink_quietly(temp_name)
         raise
     return temp_name
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _load_syncfs():
@@ -330,19 +335,11 @@ def replace_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX, suffi
     synced, then renamed over it, so a reader or a crash sees the old file or the new, never part
     of one. Raises OSError; the temporary file does not outlive a failure. The archive's files
     and the state files (last-run.json, unarchivable.json) are all written this way."""
-    handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    temp_name = _temporary_file(path.parent, data, prefix, suffix, synced=True)
     try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.chmod(temp_name, 0o644)
         os.replace(temp_name, path)
     except OSError:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
+        _unlink_quietly(temp_name)
         raise
 
 
