@@ -15,8 +15,9 @@ content (the old file stays; a new article is fetched again by the next run).
 A crawl's store commits in groups (`group_files`, `group_seconds`): each document goes into its
 temporary file at once, and a group of them is synced together (one `syncfs()` of the file
 system where Linux has it, else an fsync each) before each is renamed into place. Until then
-the old file is what a reader or a crash sees; a killed run's temporary files are swept by the
-next. One fsync a file cost a crawl 0.25-0.5 ms of CPU an article, a group of 64 about half.
+the old file is what a reader or a crash sees; a killed run's temporary files are swept by a
+later run once ten minutes old. One fsync a file cost a crawl 0.25-0.5 ms of CPU an article, a
+syncfs per 64 files about half that.
 """
 
 from __future__ import annotations
