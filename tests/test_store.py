@@ -157,6 +157,8 @@ def test_a_group_is_committed_whole_with_one_file_system_sync(tmp_path, monkeypa
 
     synced = []
     real_syncfs = store_module._syncfs
+    if real_syncfs is None:
+        pytest.skip("this C library has no syncfs(): each file is fsynced (the next test)")
     monkeypatch.setattr(store_module, "_syncfs", lambda fd: synced.append(fd) or real_syncfs(fd))
     store = ArchiveStore(tmp_path, group_files=3, group_seconds=3600)
     first, second, third, fourth = _ids(4)
