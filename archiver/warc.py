@@ -18,8 +18,9 @@ reader (`archiver fetch`, `archiver rebuild`). Keeping the encoded body is also 
 capture cheap: a gzipped page is a quarter of the bytes to digest, and its record is stored in
 its gzip member without being compressed a second time.
 
-WARC/1.1, each record its own gzip member, with sha1 block and payload digests; warcio builds the
-HTTP header blocks and the `warcinfo` record, and reads the files back.
+WARC/1.1, each record its own gzip member, with sha1 block and payload digests. The records and
+their HTTP header blocks are formatted here as warcio formats them (warcio percent-encodes a
+header that is not ASCII, builds the `warcinfo` record and reads the files back).
 
 In a crawl the files are written by a child process (`CaptureProcess`): the crawl's thread only
 hands each exchange over a pipe, and the digests, the gzip and the writes happen on the other
@@ -272,7 +273,7 @@ class WarcFileWriter:
         """One record as one gzip member. Written here rather than by warcio's WARCWriter, with
         the record's header block formatted as warcio formats it but without its per-header
         conversions, and compressed in one call: capture must stay cheap. `stored`: the member
-        holds the record uncompressed (a body already compressed by the server)."""
+        holds the record in stored deflate blocks (a body already compressed by the server)."""
         # A request's empty body has one digest; a record with no HTTP head (the metadata) is
         # its payload: the same digest twice.
         payload_label = _sha1_label(hashlib.sha1(body)) if body else _EMPTY_SHA1_LABEL
