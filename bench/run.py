@@ -91,8 +91,8 @@ SAME_COLLECTOR = {"EXTENSIONS": json.dumps({"archiver.extensions.GarbageCollecti
 
 def same_process(code: Path) -> dict[str, str]:
     """The stricter floor's settings: Scrapy as the crawl of checkout `code` runs it."""
-    tuned = "class GarbageCollection" in (code / "archiver" / "extensions.py").read_text(encoding="utf-8")
-    return {**SAME_DECOMPRESSION, **(SAME_COLLECTOR if tuned and SAME_COLLECTOR["GC_THRESHOLDS"] else {})}
+    tuned = has_class(code, "extensions", "GarbageCollection") and SAME_COLLECTOR["GC_THRESHOLDS"]
+    return {**SAME_DECOMPRESSION, **(SAME_COLLECTOR if tuned else {})}
 
 
 @dataclass
@@ -248,9 +248,9 @@ def run_floor(server: FixtureServer, work: Path, site: Path, articles: int, name
     return {"argv": f"(cd DIR && {shown})", "m": result, "pages": fetched}
 
 
-def has_decompression(code: Path) -> bool:
-    """Whether the checkout measured has DecompressionMiddleware (older ones do not)."""
-    return "class DecompressionMiddleware" in (code / "archiver" / "middlewares.py").read_text(encoding="utf-8")
+def has_class(code: Path, module: str, name: str) -> bool:
+    """Whether the checkout measured defines `archiver.<module>.<name>` (older ones may not)."""
+    return f"class {name}" in (code / "archiver" / f"{module}.py").read_text(encoding="utf-8")
 
 
 def run_trafilatura(work: Path, site: Path, articles: int) -> dict:
@@ -420,9 +420,8 @@ def report(args, work: Path, site_bytes: int, layouts: dict, crawl, nowarc, floo
         if paired:
             lines += ["", "Each round runs the crawls, the floors and trafilatura back to back, and the machine's "
                           "speed drifts less within a round than across rounds: the archiver's own / trafilatura "
-                          "with each round's own runs, and the median of the rounds:", ""]
-            lines += [f"- {label}: {', '.join(f'{value:.3f}' for value in values)}; median "
-                      f"{statistics.median(values):.3f}" for label, values in paired]
+                          "with each round's own runs (their median is in the table above):", ""]
+            lines += [f"- {label}: {', '.join(f'{value:.3f}' for value in values)}" for label, values in paired]
             lines += ["", *_round_table(rounds, per_page)]
         with_start = (crawl["m"].cpu / crawl["pages"]) / traf
         lines += ["", f"The archiver's own CPU is {(per_page(crawl) - base) * 1000:.2f} ms a page "
@@ -577,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
                                                               "crawl-nowarc", {"WARC_ENABLED": "False"}))
                     if "floor" in only:
                         rounds["floor"].append(run_floor(server, work, site, args.articles))
-                        if has_decompression(args.code):
+                        if has_class(args.code, "middlewares", "DecompressionMiddleware"):
                             rounds["floor_same"].append(run_floor(server, work, site, args.articles,
                                                                   "floor-same", same_process(args.code)))
                     if "trafilatura" in only:
