@@ -13,26 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from scrapy.settings import Settings
-
+from archiver.crawl import SettingError, load_settings, run_crawl
 from archiver.ids import NotAnArticle, OffSite
 from archiver.page import PageError, read_article
 from archiver.render import render_document
-
-
-def load_settings(overrides: list[str] | dict | None = None) -> Settings:
-    """The project's settings, with `-s NAME=VALUE` overrides applied as `scrapy crawl` does."""
-    settings = Settings()
-    settings.setmodule("archiver.settings", priority="project")
-    if isinstance(overrides, dict):
-        settings.setdict(overrides, priority="cmdline")
-    else:
-        for item in overrides or []:
-            name, sep, value = item.partition("=")
-            if not sep or not name:
-                raise SystemExit(f"archiver: -s takes NAME=VALUE, not {item!r}")
-            settings.set(name.strip(), value, priority="cmdline")
-    return settings
 
 
 def _add_settings_option(parser: argparse.ArgumentParser) -> None:
@@ -56,17 +40,6 @@ def cmd_extract(args) -> int:
     return 0
 
 
-def run_crawl(settings: Settings, **spider_args):
-    """Run `scrapy crawl qq` in this process; returns the crawler (its stats) when done."""
-    from scrapy.crawler import CrawlerProcess
-
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler("qq")
-    process.crawl(crawler, **{key: value for key, value in spider_args.items() if value is not None})
-    process.start()
-    return crawler
-
-
 def cmd_demo(args) -> int:
     from archiver.demo.server import FixtureServer
     from archiver.extensions import run_counts, summary_line
@@ -78,10 +51,7 @@ def cmd_demo(args) -> int:
             "DOWNLOAD_DELAY": 0.05, "AUTOTHROTTLE_START_DELAY": 0.05, "RETRY_BACKOFF_BASE": 0.1,
             "QQ_FEED_CHANNELS": "news_news_finance,news_news_tech", "QQ_FEED_PAGES": 2,
         })
-        settings = load_settings(overrides)
-        for item in args.settings:
-            name, _, value = item.partition("=")
-            settings.set(name.strip(), value, priority="cmdline")
+        settings = load_settings(args.settings, base=overrides)
         print(f"demo: fixture site at {server.base_url}; archive in {settings.get('ARCHIVE_DIR')}/")
         # The pre-2019 page is linked from no feed or sitemap: it is asked for by URL, as people do.
         crawler = run_crawl(settings, discover="feed,sitemap", url=server.url("/finance/a/20180923/000843.htm"),
@@ -184,4 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingError as error:
+        print(f"archiver {args.command}: {error}", file=sys.stderr)
+        return 2

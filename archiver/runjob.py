@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from archiver.crawl import run_crawl
 from archiver.extensions import failure_reason, run_counts, summary_line
 from archiver.ids import ArticleRef
 from archiver.store import ArchiveStore, StoreError, replace_atomically
@@ -251,8 +252,6 @@ class _Run:
 def _crawl(settings, spider_args: dict) -> tuple[dict, str, str | None]:
     """Run the spider in this process: its counts, why it ended, and why it failed (or None),
     judged as `scrapy crawl qq` judges it."""
-    from archiver.cli import run_crawl
-
     crawler = run_crawl(settings, **spider_args)
     try:
         stats = crawler.stats

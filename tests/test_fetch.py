@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from archiver.archive import archive_article
-from archiver.cli import load_settings, main
+from archiver.cli import main
+from archiver.crawl import load_settings
 from archiver.demo.server import FixtureServer, Reply
 from archiver.fetch import ArticleFetcher, ProgressBar
 from archiver.ids import ArticleRef

@@ -381,7 +381,7 @@ def test_a_requests_download_is_captured_the_same_way(server, tmp_path):
     """`archiver fetch` downloads with requests: its responses go to the same WARC files."""
     import requests
 
-    from archiver.cli import load_settings
+    from archiver.crawl import load_settings
     from archiver.warc import exchange_from_requests, open_capture
 
     settings = load_settings({"STATE_DIR": str(tmp_path / "state")})

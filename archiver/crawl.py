@@ -1,0 +1,38 @@
+"""Running `scrapy crawl qq` inside this process, with the project's settings: for the commands
+that embed the crawl (`archiver demo`, `archiver run`)."""
+
+from __future__ import annotations
+
+from scrapy.settings import Settings
+
+
+class SettingError(ValueError):
+    """A `-s` override that is not NAME=VALUE."""
+
+
+def load_settings(overrides: list[str] | dict | None = None, base: dict | None = None) -> Settings:
+    """The project's settings with `base` (a command's own values), then the `-s NAME=VALUE`
+    overrides, applied as `scrapy crawl` applies them. Raises SettingError."""
+    settings = Settings()
+    settings.setmodule("archiver.settings", priority="project")
+    settings.setdict(base or {}, priority="cmdline")
+    if isinstance(overrides, dict):
+        settings.setdict(overrides, priority="cmdline")
+        return settings
+    for item in overrides or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SettingError(f"-s takes NAME=VALUE, not {item!r}")
+        settings.set(name.strip(), value, priority="cmdline")
+    return settings
+
+
+def run_crawl(settings: Settings, **spider_args):
+    """Run `scrapy crawl qq` in this process; returns the crawler (its stats) when done."""
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("qq")
+    process.crawl(crawler, **{key: value for key, value in spider_args.items() if value is not None})
+    process.start()
+    return crawler
