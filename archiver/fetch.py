@@ -25,11 +25,11 @@ from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_any
                       wait_exponential, wait_random_exponential)
 
 from archiver.archive import NotArchivable, archive_article, check_archivable, with_known_thumbnail
-from archiver.ids import ArticleRef, NotAnArticle, OffSite, parse_article_ref
+from archiver.ids import (ArticleRef, NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
+                          redirect_target)
 from archiver.items import Listing
-from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, redirect_target
+from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.render import render_document
-from archiver.spiders.qq import endpoint_hosts
 from archiver.store import ArchiveStore, StoreError
 from archiver.warc import Exchange, decode_body, exchange_from_requests, open_capture
 
@@ -238,11 +238,12 @@ class ArticleFetcher:
 
     def _redirect_target(self, url: str, location: str) -> str:
         try:
-            return redirect_target(url, location, self.extra_hosts)
-        except ArticleGone as error:
-            raise DeletedAtSource(str(error)) from None
+            target = redirect_target(url, location, self.extra_hosts)
         except OffSite as error:
-            raise FetchError(str(error)) from None
+            raise FetchError(f"redirected off the site: {error}") from None
+        if is_deleted_page(target):
+            raise DeletedAtSource(f"redirected to the deleted-article page ({target})")
+        return target
 
     def _read_body(self, url: str, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length", "")

@@ -5,7 +5,10 @@ An article is identified by its id alone. Current articles have a 16-character i
 (`http://finance.qq.com/a/20190923/000843.htm`) have none: their id is
 `<channel>_<YYYYMMDD>_<NNNNNN>` and their own URL is their canonical URL.
 
-Ids are validated here, before anything uses them in a path or a URL.
+Ids are validated here, before anything uses them in a path or a URL. This is also the one place
+that decides on which host a URL lives (`site_url`): read as the HTTP clients read it before they
+send it (w3lib's WHATWG rules, so `http://evil\\@new.qq.com/` is on `evil`), and asked by
+discovery, the spider's redirects, `archiver fetch`, the images and the crawl's every request.
 """
 
 from __future__ import annotations
@@ -14,9 +17,19 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+from w3lib.url import safe_url_string
 
 CANONICAL_URL = "https://new.qq.com/rain/a/{id}"
+# qq sends a deleted article's readers to this page.
+DELETED_PAGE_MARKER = "babygohome"
+# The settings whose hosts a crawl may ask besides qq.com (a local copy of the site, in tests).
+ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
+# Where Tencent serves article images and video posters from.
+IMAGE_HOST_DOMAINS = ("qq.com", "gtimg.com", "gtimg.cn", "qpic.cn", "idqqimg.com", "qlogo.cn")
+# A host name as a URL may carry one: labels of letters, digits and hyphens, or an IP address.
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\]")
 LEGACY_CANONICAL_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
 
 # ASCII only: `\d` would also accept other scripts' digits.
@@ -98,8 +111,85 @@ def ref_from_id(text: str) -> ArticleRef:
 
 
 def is_qq_host(host: str) -> bool:
+    return _in_domains(host, ("qq.com",))
+
+
+def _in_domains(host: str, domains: tuple[str, ...]) -> bool:
     host = host.lower().rstrip(".")
-    return host == "qq.com" or host.endswith(".qq.com")
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+@dataclass(frozen=True)
+class SiteUrl:
+    """A URL as the HTTP clients send it, and the host it goes to."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int | None
+
+    @property
+    def netloc(self) -> str:
+        return f"{self.host}:{self.port}" if self.port else self.host
+
+
+def sent_url(text: str) -> SiteUrl:
+    """`text` read as Scrapy and requests read it before sending it; raises OffSite for anything
+    that is not an http(s) URL with a plain host name."""
+    try:
+        url = safe_url_string(text.strip())
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError as error:
+        raise OffSite(f"not a URL: {text!r} ({error})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise OffSite(f"not an http(s) URL: {text!r}")
+    if not _HOST.fullmatch(host):
+        raise OffSite(f"no plain host name in {text!r}")
+    return SiteUrl(url, scheme, host, port)
+
+
+def site_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> SiteUrl:
+    """`text` as it will be sent, when it is on qq.com or a configured endpoint's host
+    (`extra_hosts`: `host` or `host:port`); raises OffSite otherwise."""
+    url = sent_url(text)
+    if not (is_qq_host(url.host) or url.host in extra_hosts or url.netloc in extra_hosts):
+        raise OffSite(f"not a qq.com URL: {text!r}")
+    return url
+
+
+def image_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> SiteUrl:
+    """`text` as it will be sent, when it is on one of Tencent's image hosts or a configured
+    endpoint's host; raises OffSite otherwise (the image stays hot-linked)."""
+    url = sent_url(text)
+    if not (_in_domains(url.host, IMAGE_HOST_DOMAINS) or url.host in extra_hosts or url.netloc in extra_hosts):
+        raise OffSite(f"not one of Tencent's image hosts: {text!r}")
+    return url
+
+
+def redirect_target(url: str, location: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> str:
+    """Where a redirect from `url` to `location` leads, as it will be sent; raises OffSite for
+    anything off qq.com and the configured endpoints (checked before anything else is)."""
+    return site_url(urljoin(url, location.strip()), extra_hosts).url
+
+
+def is_deleted_page(url: str) -> bool:
+    """Whether `url` is qq's page for deleted articles."""
+    return DELETED_PAGE_MARKER in url
+
+
+def endpoint_hosts(settings) -> frozenset[str]:
+    """The hosts of the configured endpoints (`host` and `host:port`), besides qq.com."""
+    hosts = set()
+    for name in ENDPOINT_SETTINGS:
+        try:
+            url = sent_url(settings.get(name) or "")
+        except OffSite:
+            continue
+        hosts.update((url.host, url.netloc))
+    return frozenset(hosts)
 
 
 def parse_article_ref(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> ArticleRef:
@@ -114,18 +204,9 @@ def parse_article_ref(text: str, extra_hosts: frozenset[str] | set[str] = frozen
     text = text.strip()
     if "://" not in text and not text.startswith("//"):
         return ref_from_id(text)
-    try:
-        parts = urlsplit(text if "://" in text else "https:" + text)
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError as error:
-        raise NotAnArticle(f"not a URL: {text!r} ({error})") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise OffSite(f"not an http(s) URL: {text!r}")
-    netloc = f"{host}:{port}" if port else host
-    if not (is_qq_host(host) or host in extra_hosts or netloc in extra_hosts):
-        raise OffSite(f"not a qq.com URL: {text!r}")
-    path = parts.path
+    url = site_url(text if "://" in text else "https:" + text, extra_hosts)
+    host = url.host
+    path = urlsplit(url.url).path
     match = _ID_IN_PATH.search(path)
     if match:
         return ref_from_id(match.group(1))

@@ -27,10 +27,9 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.timeutils import iso_date_to_datetime
 
 from archiver.archive import NotArchivable, archive_article, check_archivable
-from archiver.ids import NotAnArticle, OffSite, ref_from_id
+from archiver.ids import NotAnArticle, OffSite, endpoint_hosts, ref_from_id
 from archiver.items import Article, Listing
 from archiver.page import PageError, read_article
-from archiver.spiders.qq import endpoint_hosts
 from archiver.store import ArchiveStore, Outcome
 from archiver.warc import ARTICLE_PROFILE, decode_body, warc_dir
 

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from archiver.ids import ArticleRef, NotAnArticle, OffSite, is_valid_id, parse_article_ref
+from archiver.ids import (ArticleRef, NotAnArticle, OffSite, image_url, is_deleted_page, is_valid_id, parse_article_ref,
+                          redirect_target, sent_url, site_url)
 
 ID = "20250212A03JWP00"
 
@@ -84,3 +85,47 @@ def test_validity_is_checked_on_the_exact_string():
     assert not is_valid_id(ID + "\n")
     assert not is_valid_id(ID.lower())
     assert not is_valid_id(None)
+
+
+@pytest.mark.parametrize("url, host", [
+    # A backslash ends the host for the HTTP clients (WHATWG), whatever urllib.parse says.
+    (f"http://evil.example\\@new.qq.com/rain/a/{ID}", "evil.example"),
+    (f"http://evil.example\\\\@new.qq.com/rain/a/{ID}", "evil.example"),
+    (f"http://user@evil.example@new.qq.com/rain/a/{ID}", "new.qq.com"),
+    (f"HTTP://New.QQ.com./rain/a/{ID}", "new.qq.com"),
+])
+def test_the_host_is_the_one_the_request_goes_to(url, host):
+    assert sent_url(url).host == host
+    if host == "evil.example":
+        with pytest.raises(OffSite):
+            parse_article_ref(url)
+        with pytest.raises(OffSite):
+            redirect_target(f"https://new.qq.com/rain/a/{ID}", url)
+    else:
+        assert site_url(url).host == host
+
+
+@pytest.mark.parametrize("location", [
+    "http://new.qq.com%2eevil.example/rain/a/x",  # a host name no client reads as qq.com
+    "//evil.example/babygohome",  # off the site first, deleted page second
+    "gopher://new.qq.com/",
+    "http:///rain/a/x",
+])
+def test_redirects_off_the_site_are_refused(location):
+    with pytest.raises(OffSite):
+        redirect_target(f"https://new.qq.com/rain/a/{ID}", location)
+
+
+def test_redirects_on_the_site_are_followed_as_sent():
+    assert redirect_target(f"https://new.qq.com/rain/a/{ID}", "/omn/author/x y") == \
+        "https://new.qq.com/omn/author/x%20y"
+    assert is_deleted_page(redirect_target(f"https://new.qq.com/rain/a/{ID}", "https://new.qq.com/babygohome/?x"))
+
+
+def test_images_may_come_from_tencents_image_hosts_only():
+    assert image_url("https://inews.gtimg.com/om_bt/X/641").host == "inews.gtimg.com"
+    assert image_url("http://127.0.0.1:9/img/1", {"127.0.0.1:9"}).port == 9
+    for url in ("http://169.254.169.254/latest/meta-data", "https://example.com/a.png",
+                "http://127.0.0.1\\@inews.gtimg.com/x"):
+        with pytest.raises(OffSite):
+            image_url(url)

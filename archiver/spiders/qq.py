@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -20,9 +19,10 @@ from scrapy.http import JsonRequest
 
 from archiver.extensions import SKIP_LABELS, record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
-from archiver.ids import NotAnArticle, OffSite, is_qq_host, parse_article_ref
+from archiver.ids import (NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
+                          redirect_target, site_url)
 from archiver.items import Listing, Skip
-from archiver.page import ArticleGone, EmptyArticle, PageError, read_article, redirect_target
+from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.pipelines import store_for
 from archiver.sitemaps import SitemapError, parse_sitemap
 from archiver.store import StoreError
@@ -31,21 +31,6 @@ from archiver.unarchivable import REASONS as UNARCHIVABLE_REASONS, UnarchivableP
 logger = logging.getLogger(__name__)
 
 DISCOVERY_SOURCES = ("feed", "sitemap")
-ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
-
-
-def endpoint_hosts(settings) -> frozenset[str]:
-    """The hosts of the configured endpoints (`host` and `host:port`), besides qq.com."""
-    hosts = set()
-    for name in ENDPOINT_SETTINGS:
-        parts = urlsplit(settings.get(name) or "")
-        if parts.hostname:
-            hosts.add(parts.hostname.lower())
-            if parts.port:
-                hosts.add(f"{parts.hostname.lower()}:{parts.port}")
-    return frozenset(hosts)
-
-
 def parse_since(text: str | None) -> dt.date | None:
     if not text:
         return None
@@ -155,10 +140,9 @@ class QQSpider(scrapy.Spider):
             self._endpoint_error("sitemap", str(error))
             children, entries = [], []
         for child in children:
-            host = (urlsplit(child).hostname or "").lower()
-            if is_qq_host(host) or host in self.extra_hosts:
-                self._sitemaps.append(child)
-            else:
+            try:
+                self._sitemaps.append(site_url(child, self.extra_hosts).url)
+            except OffSite:
                 self._skip(Skip("offsite", f"sitemap outside qq.com: {child}"))
         self._sitemap_listings.extend(entries)
         yield from self._next_sitemap_requests()
@@ -281,11 +265,11 @@ class QQSpider(scrapy.Spider):
         try:
             location = redirect_target(response.url, response.headers.get("Location", b"").decode("latin-1"),
                                        self.extra_hosts)
-        except ArticleGone as error:
-            self._article_failed(listing, "gone", str(error))
-            return
         except OffSite as error:
-            self._article_failed(listing, "download", str(error))
+            self._article_failed(listing, "download", f"redirected off the site: {error}")
+            return
+        if is_deleted_page(location):
+            self._article_failed(listing, "gone", f"redirected to the deleted-article page ({location})")
             return
         redirects = response.meta.get("redirects", 0) + 1
         if redirects > self.settings.getint("REDIRECT_MAX_TIMES"):
