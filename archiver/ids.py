@@ -26,8 +26,6 @@ CANONICAL_URL = "https://new.qq.com/rain/a/{id}"
 DELETED_PAGE_MARKER = "babygohome"
 # The settings whose hosts a crawl may ask besides qq.com (a local copy of the site, in tests).
 ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
-# Where Tencent serves article images and video posters from.
-IMAGE_HOST_DOMAINS = ("qq.com", "gtimg.com", "gtimg.cn", "qpic.cn", "idqqimg.com", "qlogo.cn")
 # A host name as a URL may carry one: labels of letters, digits and hyphens, or an IP address.
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\]")
 LEGACY_CANONICAL_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
@@ -160,12 +158,13 @@ def site_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) ->
     return url
 
 
-def image_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> SiteUrl:
-    """`text` as it will be sent, when it is on one of Tencent's image hosts or a configured
-    endpoint's host; raises OffSite otherwise (the image stays hot-linked)."""
+def image_url(text: str, image_domains: tuple[str, ...] | list[str],
+              extra_hosts: frozenset[str] | set[str] = frozenset()) -> SiteUrl:
+    """`text` as it will be sent, when it is on one of the image domains (IMAGE_HOST_DOMAINS:
+    Tencent's) or a configured endpoint's host; raises OffSite otherwise."""
     url = sent_url(text)
-    if not (_in_domains(url.host, IMAGE_HOST_DOMAINS) or url.host in extra_hosts or url.netloc in extra_hosts):
-        raise OffSite(f"not one of Tencent's image hosts: {text!r}")
+    if not (_in_domains(url.host, tuple(image_domains)) or url.host in extra_hosts or url.netloc in extra_hosts):
+        raise OffSite(f"not on an image host ({', '.join(image_domains)}): {text!r}")
     return url
 
 
@@ -181,14 +180,14 @@ def is_deleted_page(url: str) -> bool:
 
 
 def endpoint_hosts(settings) -> frozenset[str]:
-    """The hosts of the configured endpoints (`host` and `host:port`), besides qq.com."""
+    """The configured endpoints' hosts besides qq.com, each with its port when it names one:
+    another port of the same machine is another site."""
     hosts = set()
     for name in ENDPOINT_SETTINGS:
         try:
-            url = sent_url(settings.get(name) or "")
+            hosts.add(sent_url(settings.get(name) or "").netloc)
         except OffSite:
             continue
-        hosts.update((url.host, url.netloc))
     return frozenset(hosts)
 
 

@@ -28,6 +28,7 @@ from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 
 from archiver.items import Article
+from archiver.middlewares import IMAGE_REQUEST
 
 STATIC_SUBDIR = Path("static") / "qq-images"
 TEMP_PREFIX = ".qq-archiver-"
@@ -170,8 +171,8 @@ class ImageDownloadPipeline(FilesPipeline):
         return cls(ImageFolder.from_settings(crawler.settings), crawler=crawler)
 
     def get_media_requests(self, item: Article, info) -> list[Request]:
-        # Images live on Tencent's CDN hosts, not on the spider's allowed domains.
-        return [Request(url, meta={"image_url": url, "allow_offsite": True})
+        # Images live on Tencent's CDN hosts: SiteOnlyMiddleware lets these through, no others.
+        return [Request(url, meta={"image_url": url, IMAGE_REQUEST: True})
                 for url in image_urls(item) if url not in self.images]
 
     def media_to_download(self, request, info, *, item=None):

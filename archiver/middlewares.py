@@ -1,17 +1,49 @@
-"""Downloader middleware: retries that back off instead of hammering a site that said 'slow down',
-and decompression that does not guess the charset of a body it is about to replace."""
+"""Downloader middleware: every request kept on qq.com (and the configured endpoints), and retries
+that back off instead of hammering a site that said 'slow down'."""
 
 from __future__ import annotations
 
+import logging
 import random
-import zlib
 
-from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.http import Response, TextResponse
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
-from scrapy.utils.gz import gunzip
 from twisted.internet import reactor, task
+
+from archiver.ids import OffSite, endpoint_hosts, image_url, site_url
+
+logger = logging.getLogger(__name__)
+# A request's meta key: it fetches an image, which may live on Tencent's image hosts too.
+IMAGE_REQUEST = "qq_image"
+
+
+class SiteOnlyMiddleware:
+    """Refuses, before anything is sent, any request off qq.com and the configured endpoints
+    (images: off Tencent's image hosts), as `archiver.ids` reads hosts. Every request passes here,
+    a redirect's too (Scrapy's RedirectMiddleware schedules it anew), whatever its dont_filter."""
+
+    def __init__(self, extra_hosts: frozenset[str], image_domains: list[str], stats):
+        self.extra_hosts = extra_hosts
+        self.image_domains = image_domains
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(endpoint_hosts(settings), settings.getlist("IMAGE_HOST_DOMAINS"), crawler.stats)
+
+    def process_request(self, request):
+        try:
+            if request.meta.get(IMAGE_REQUEST):
+                image_url(request.url, self.image_domains, self.extra_hosts)
+            else:
+                site_url(request.url, self.extra_hosts)
+        except OffSite as error:
+            self.stats.inc_value("qq/offsite_requests")
+            logger.warning("refused a request off the site: %s", error)
+            raise IgnoreRequest(str(error)) from None
+        return None
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -49,42 +81,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
         delay = backoff_delay(attempt, self.backoff_base, self.backoff_max)
         if delay > 0:
             await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
-
-
-class DecompressionMiddleware(HttpCompressionMiddleware):
-    """Scrapy's HttpCompressionMiddleware (same settings, limits, stats and result), without its
-    guess at the charset of the compressed body, and gunzipping a whole body in one call.
-
-    Scrapy builds the decompressed response with `response.replace(...)`, which reads every
-    attribute of the old one, `encoding` included: for a page whose Content-Type names no
-    charset (qq's old GBK pages) that runs w3lib's and charset_normalizer's detection over the
-    gzip bytes, to be thrown away (the new response guesses again, on the real body, if asked).
-    That was ~1 ms of CPU a legacy page. Here the compressed response goes in as a plain
-    Response, which has no encoding to read.
-    """
-
-    def process_response(self, request, response):
-        if isinstance(response, TextResponse) and response.headers.get(b"Content-Encoding"):
-            response = Response(**{name: getattr(response, name) for name in Response.attributes})
-        return super().process_response(request, response)
-
-    @staticmethod
-    def _decode(body: bytes, encoding: bytes, max_size: int) -> bytes:
-        if encoding in (b"gzip", b"x-gzip"):
-            return gunzip_whole(body, max_size)
-        return HttpCompressionMiddleware._decode(body, encoding, max_size)
-
-
-def gunzip_whole(body: bytes, max_size: int = 0) -> bytes:
-    """What Scrapy's `gunzip` returns, in one zlib call for the usual body: one whole gzip member
-    within `max_size` (0: no limit). Scrapy's reads it through GzipFile in 64 KiB chunks, a tenth
-    of a millisecond more a page. Anything else (damaged, cut short, more than one member,
-    trailing bytes, too big) is Scrapy's `gunzip`'s to answer, as leniently as it does."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    try:
-        decoded = inflater.decompress(body, max_size + 1) if max_size else inflater.decompress(body)
-    except zlib.error:
-        decoded = None
-    if decoded is None or not inflater.eof or inflater.unused_data or (max_size and len(decoded) > max_size):
-        return gunzip(body, max_size=max_size)
-    return decoded

@@ -93,6 +93,8 @@ RUN_LOG_LEVEL = "INFO"
 WARC_ENABLED = True
 # A run starts a new WARC file once the current one reaches this size.
 WARC_MAX_BYTES = 1024 * 1024 * 1024
+# The only hosts (and their subdomains) images are downloaded from: Tencent's image servers.
+IMAGE_HOST_DOMAINS = ["qq.com", "gtimg.com", "gtimg.cn", "qpic.cn", "idqqimg.com"]
 # Download body images and thumbnails into the Hugo static folder and link to them (off: hot-link, as the site does).
 DOWNLOAD_IMAGES = False
 # Where downloaded images go; "" is the `static/qq-images` folder beside ARCHIVE_DIR (a Hugo site's content/).
@@ -101,13 +103,12 @@ IMAGES_STATIC_DIR = ""
 IMAGES_STATIC_URL = "/qq-images/"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100): nothing, not even robots.txt, is asked of another host.
+    "archiver.middlewares.SiteOnlyMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
     # Just before the decompression (590): records the bodies as the server sent them.
     "archiver.warc.WarcCaptureMiddleware": 595,
-    # Scrapy's decompression without its wasted charset guess on compressed bodies.
-    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "archiver.middlewares.DecompressionMiddleware": 590,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,

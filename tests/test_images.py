@@ -105,7 +105,8 @@ def test_crawl_downloads_each_image_once_and_links_to_it(image_site, tmp_path, c
     assert not (tmp_path / "hot" / "static").exists()
 
     content, state = tmp_path / "site" / "content", tmp_path / "state"
-    result = crawl(server, content, "since=2019-06-01", STATE_DIR=str(state), DOWNLOAD_IMAGES="True")
+    result = crawl(server, content, "since=2019-06-01", STATE_DIR=str(state), DOWNLOAD_IMAGES="True",
+                   IMAGE_HOST_DOMAINS="localhost")
     assert result.counts["archived"] == 5, result.log[-3000:]
     requested = image_requests(server)
     assert requested and len(requested) == len(set(requested)), requested
@@ -128,7 +129,8 @@ def test_crawl_downloads_each_image_once_and_links_to_it(image_site, tmp_path, c
     # a second run, re-fetching every article, downloads nothing again (only the failed one is
     # asked for again) and changes nothing
     server.reset_log()
-    again = crawl(server, content, "since=2019-06-01", "refetch=1", STATE_DIR=str(state), DOWNLOAD_IMAGES="True")
+    again = crawl(server, content, "since=2019-06-01", "refetch=1", STATE_DIR=str(state), DOWNLOAD_IMAGES="True",
+                   IMAGE_HOST_DOMAINS="localhost")
     assert again.counts["unchanged"] == 5, again.log[-3000:]
     assert image_requests(server) == [NOT_AN_IMAGE]
 

@@ -77,7 +77,6 @@ class QQSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.extra_hosts = endpoint_hosts(settings)
-        spider.allowed_domains = ["qq.com", *sorted(h for h in spider.extra_hosts if ":" not in h)]
         spider.article_url = settings.get("QQ_ARTICLE_URL")
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
