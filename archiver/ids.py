@@ -1,9 +1,15 @@
 """Article identity: every URL form of a qq article, or a bare id, to one `ArticleRef`.
 
-An article is identified by its id alone. Current articles have a 16-character id
-(`20250212A03JWP00`); pages call its 14-character prefix `article_id`. Pages from before 2019
-(`http://finance.qq.com/a/20190923/000843.htm`) have none: their id is
-`<channel>_<YYYYMMDD>_<NNNNNN>` and their own URL is their canonical URL.
+An article is identified by its id alone. The id families qq has used (docs/ARCHITECTURE.md):
+
+    20250212A03JWP00         16 characters: date, a letter (A for articles; others occur), 5
+                             letters/digits, 2 digits; pages call it `cms_id`
+    20250212A03JWP           its 14-character prefix (`article_id`; older archives' file names):
+                             the same article as <it>00
+    TWF2020041300303000      19 characters, 2020-2021: TWF, the date, 8 digits (its page's
+                             `article_id` is 20200413003030); used as it is
+    finance_20190923_000843  pages from before 2019 (`http://finance.qq.com/a/20190923/000843.htm`),
+                             which have no id: channel, date, number; their own URL is canonical
 
 Ids are validated here, before anything uses them in a path or a URL. This is also the one place
 that decides on which host a URL lives (`site_url`): read as the HTTP clients read it before they
@@ -31,11 +37,14 @@ _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0
 LEGACY_CANONICAL_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
 
 # ASCII only: `\d` would also accept other scripts' digits.
-_ID_16 = re.compile(r"[0-9]{8}A[0-9A-Z]{5}[0-9]{2}")
-_ID_14 = re.compile(r"[0-9]{8}A[0-9A-Z]{5}")
+_ID_16 = re.compile(r"[0-9]{8}[A-Z][0-9A-Z]{5}[0-9]{2}")
+_ID_14 = re.compile(r"[0-9]{8}[A-Z][0-9A-Z]{5}")
+_ID_TWF = re.compile(r"TWF[0-9]{16}")
 _LEGACY_ID = re.compile(r"([a-z][a-z0-9]{0,19})_([0-9]{8})_([0-9]{6})")
 # An id inside a path segment: `/rain/a/<id>`, `/omn/<date>/<id>.html`, `/a/<id>`, `/k/<id>`.
-_ID_IN_PATH = re.compile(r"(?<![0-9A-Za-z])([0-9]{8}A[0-9A-Z]{5}(?:[0-9]{2})?)(?![0-9A-Za-z])")
+_ID_IN_PATH = re.compile(
+    r"(?<![0-9A-Za-z])(TWF[0-9]{16}|[0-9]{8}[A-Z][0-9A-Z]{5}(?:[0-9]{2})?)(?![0-9A-Za-z])", re.IGNORECASE)
+_ID_FORMS = "20250212A03JWP00, 20250212A03JWP, TWF2020041300303000 or finance_20190923_000843"
 _LEGACY_PATH = re.compile(r"/a/([0-9]{8})/([0-9]{6})\.s?html?")
 
 
@@ -66,15 +75,14 @@ class ArticleRef:
 
     @property
     def short_id(self) -> str | None:
-        """The 14-character form older archives used for file names (None for legacy ids)."""
-        return None if self.legacy else self.article_id[:14]
+        """The 14-character form older archives used for file names (16-character ids only)."""
+        return self.article_id[:14] if _ID_16.fullmatch(self.article_id) else None
 
     @property
     def published_date(self) -> dt.date | None:
-        """The date the id carries (the first 8 digits); None when they are not a date."""
-        digits = self.article_id.split("_")[1] if self.legacy else self.article_id[:8]
+        """The date the id carries; None when it is not a date."""
         try:
-            return dt.datetime.strptime(digits, "%Y%m%d").date()
+            return dt.datetime.strptime(_date_part(self.article_id), "%Y%m%d").date()
         except ValueError:
             return None
 
@@ -86,25 +94,34 @@ class ArticleRef:
         return article_url.format(id=self.article_id)
 
 
+def _date_part(article_id: str) -> str:
+    if "_" in article_id:
+        return article_id.split("_")[1]
+    return article_id[3:11] if article_id.startswith("TWF") else article_id[:8]
+
+
+def _has_id_form(article_id: str) -> bool:
+    return bool(_ID_16.fullmatch(article_id) or _ID_TWF.fullmatch(article_id) or _LEGACY_ID.fullmatch(article_id))
+
+
 def is_valid_id(article_id: str) -> bool:
-    """True for a 16-character qq id or a legacy `<channel>_<date>_<number>` id."""
-    if not isinstance(article_id, str):
-        return False
-    if _ID_16.fullmatch(article_id):
-        return _date_ok(article_id[:8])
-    match = _LEGACY_ID.fullmatch(article_id)
-    return bool(match) and _date_ok(match.group(2))
+    """True for an id of one of qq's families (the module's docstring) whose date is a real one;
+    the 14-character form is not an id of its own (`ref_from_id` reads it)."""
+    return isinstance(article_id, str) and _has_id_form(article_id) and _date_ok(_date_part(article_id))
 
 
 def ref_from_id(text: str) -> ArticleRef:
-    """A bare id (16- or 14-character, or legacy) to its ref; raises NotAnArticle."""
+    """A bare id of any family (a 14-character one is its 16-character id) to its ref; raises
+    NotAnArticle, saying why."""
     candidate = text.strip() if isinstance(text, str) else ""
-    if _ID_14.fullmatch(candidate.upper()):
-        candidate = candidate.upper() + "00"
-    elif _ID_16.fullmatch(candidate.upper()):
+    if "_" not in candidate:
         candidate = candidate.upper()
-    if not is_valid_id(candidate):
-        raise NotAnArticle(f"not a qq article id: {text!r}")
+        if _ID_14.fullmatch(candidate):
+            candidate += "00"
+    if not _has_id_form(candidate):
+        raise NotAnArticle(f"not a qq article id: {text!r} (ids look like {_ID_FORMS})")
+    if not _date_ok(_date_part(candidate)):
+        raise NotAnArticle(f"not a qq article id: {text!r} ({_date_part(candidate)} is not a real date)")
     return ArticleRef(candidate)
 
 

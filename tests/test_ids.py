@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from archiver.ids import (ArticleRef, NotAnArticle, OffSite, image_url, is_deleted_page, is_valid_id, parse_article_ref,
-                          redirect_target, sent_url, site_url)
+                          redirect_target, ref_from_id, sent_url, site_url)
 
 ID = "20250212A03JWP00"
 
@@ -48,7 +48,9 @@ def test_pre_2019_pages_take_channel_date_number(url, article_id, canonical):
 
 
 @pytest.mark.parametrize("text", [
-    "", "   ", "hello", "20251399A03JWP00", "20250212B03JWP00", "20250212A03JWP0", "20250212A03JWP000",
+    "", "   ", "hello", "20251399A03JWP00", "20250212_03JWP00", "20250212A03JWP0",
+    "TWF2020043100303000", "TWF202004130030300", "TWF20200413003030000", "TWX2020041300303000", "TWF20200",
+    "https://new.qq.com/omn/TWF20200/", "20250212A03JWP000",
     "../../etc/passwd", "20250212A03JWP00/../../x", "２０２５０２１２A03JWP00", "20250212A03JW\u200bP00",
     "https://new.qq.com/ch/finance/", "https://new.qq.com/rain/a/",
     "finance_20191399_000843", "Finance_20190923_000843", "finance_20190923_00084",
@@ -130,3 +132,38 @@ def test_images_may_come_from_tencents_image_hosts_only():
                 "http://127.0.0.1\\@inews.gtimg.com/x"):
         with pytest.raises(OffSite):
             image_url(url, domains)
+
+
+TWF = "TWF2020041300303000"
+
+
+@pytest.mark.parametrize("text", [
+    TWF, TWF.lower(), f"https://new.qq.com/omn/TWF20200/{TWF}.html", f"https://new.qq.com/rain/a/{TWF}",
+    f"https://view.inews.qq.com/a/{TWF}?devid=1", f"https://news.qq.com/rain/a/{TWF}#x",
+])
+def test_twf_ids_are_read_from_every_form(text):
+    ref = parse_article_ref(text)
+    assert ref.article_id == TWF
+    assert ref.canonical_url == f"https://new.qq.com/rain/a/{TWF}"
+    assert ref.fetch_url("https://new.qq.com/rain/a/{id}", "") == f"https://new.qq.com/rain/a/{TWF}"
+    assert ref.published_date == dt.date(2020, 4, 13)
+    assert ref.short_id is None and not ref.legacy
+    assert is_valid_id(TWF)
+
+
+@pytest.mark.parametrize("article_id, day", [
+    ("20250212V03JWP00", dt.date(2025, 2, 12)),  # another letter where articles have `A`
+    ("20211025Q0A3KR00", dt.date(2021, 10, 25)),
+    ("20190907A081B000", dt.date(2019, 9, 7)),
+])
+def test_every_letter_of_the_16_character_family_is_an_id(article_id, day):
+    ref = ref_from_id(article_id)
+    assert ref.published_date == day and ref.short_id == article_id[:14]
+    assert ref_from_id(article_id[:14]) == ref
+
+
+def test_a_rejected_id_says_why():
+    with pytest.raises(NotAnArticle, match="not a real date"):
+        ref_from_id("TWF2020023000303000")
+    with pytest.raises(NotAnArticle, match="ids look like"):
+        ref_from_id("hello")
