@@ -166,14 +166,36 @@ def _lxml_markdown(body_html: str) -> str | None:
 
 def body_markdown(body_html: str) -> str:
     """The body as markdownify writes it, setext headings and all, with exactly one blank line
-    between blocks and no white-space-only lines."""
+    between blocks and no white-space-only lines, and no text Hugo would run as a shortcode."""
     markdown = _lxml_markdown(body_html)
     if markdown is None:
         markdown = _CONVERTER.convert(body_html)
     lines = [line.rstrip("\n") for line in markdown.split("\n")]
     lines = ["" if not line.strip() else line for line in lines]
     text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
-    return text.strip("\n ")
+    return escape_shortcodes(text.strip("\n "))
+
+
+# A shortcode's opening and the first closing of its kind with no other opening between them; or
+# an opening that is never closed.
+_SHORTCODE = re.compile(r"\{\{<((?:(?!\{\{[<%]).)*?)>\}\}|\{\{%((?:(?!\{\{[<%]).)*?)%\}\}|\{\{(?=[<%])", re.DOTALL)
+
+
+def escape_shortcodes(markdown: str) -> str:
+    """`markdown` as Hugo shows it, not runs it: each `{{< … >}}` / `{{% … %}}` in Hugo's own
+    escaped form (`{{</* … */>}}`), and an opening never closed (which fails Hugo's build) with
+    its braces as character references."""
+    if "{{" not in markdown:
+        return markdown
+    return _SHORTCODE.sub(_escaped_shortcode, markdown)
+
+
+def _escaped_shortcode(match: re.Match) -> str:
+    if match.group(1) is not None:
+        return f"{{{{</*{match.group(1)}*/>}}}}"
+    if match.group(2) is not None:
+        return f"{{{{%/*{match.group(2)}*/%}}}}"
+    return "&#123;&#123;"
 
 
 def render_document(article: Article) -> str:

