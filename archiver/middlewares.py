@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -53,10 +54,11 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's RetryMiddleware (same settings, same stats), waiting before each retry.
+    """Scrapy's RetryMiddleware (same settings, same stats), backing off before each retry.
 
-    The wait happens inside the download slot, so the host that answered 5xx, 429 or qq's 567
-    gets no other request from us meanwhile.
+    A host that answered 5xx, 429 or qq's 567 (or whose connection failed) is paused as a whole:
+    its download slot sends nothing more, the retry included, for the backoff's length. Where a
+    host has no download delay at all (DOWNLOAD_DELAY 0, tests), only the retry waits.
     """
 
     def __init__(self, settings):
@@ -67,17 +69,29 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(self, request, response):
         result = super().process_response(request, response)
         if result is not response:
-            await self._wait(result)
+            await self._back_off(request, result)
         return result
 
     async def process_exception(self, request, exception):
         result = super().process_exception(request, exception)
         if result is not None:
-            await self._wait(result)
+            await self._back_off(request, result)
         return result
 
-    async def _wait(self, retry_request) -> None:
+    async def _back_off(self, request, retry_request) -> None:
         attempt = retry_request.meta.get("retry_times", 1)
-        delay = backoff_delay(attempt, self.backoff_base, self.backoff_max)
-        if delay > 0:
-            await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))
+        pause = backoff_delay(attempt, self.backoff_base, self.backoff_max)
+        if pause <= 0:
+            return
+        slot = self._slot(request)
+        if slot is not None and slot.delay > 0:
+            # The slot's next request waits its delay after `lastseen`: the whole host pauses.
+            slot.lastseen = max(slot.lastseen, time.monotonic() + pause)
+        else:
+            await maybe_deferred_to_future(task.deferLater(reactor, pause, lambda: None))
+
+    def _slot(self, request):
+        engine = getattr(self.crawler, "engine", None)
+        downloader = getattr(engine, "downloader", None)
+        key = request.meta.get("download_slot")
+        return downloader.slots.get(key) if downloader is not None and key is not None else None

@@ -206,3 +206,20 @@ def test_demo_command_archives_the_fixture_site(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "archived 7," in done.stdout
     assert sorted(archived_files(tmp_path)) == sorted([*FEED_ARTICLES, SITEMAP_ONLY, "finance_20180923_000843"])
+
+
+def test_a_rate_limited_host_is_paused_as_a_whole(server, tmp_path):
+    """567 from one page: no request at all reaches the host during the backoff, counted at the
+    server (with a download delay, as live; politeness otherwise off)."""
+    limited = "/rain/a/20251121A02DEF00"
+    server.script(limited, [Reply(status=567), "pass"])
+    ids = "20251120A01ABC00,20251121A02DEF00,20251122A03KLM00,20251123A04NOP00,20251125A06TUV00,20250212A03JWP00"
+    result = crawl(server, tmp_path, f"url={ids}", DOWNLOAD_DELAY="0.05", RETRY_BACKOFF_BASE="2",
+                   CONCURRENT_REQUESTS_PER_DOMAIN="1")
+    assert result.counts["archived"] >= 5, result.log[-3000:]
+    records = sorted(server.requests, key=lambda record: record.started)
+    answered = next(record.finished for record in records if record.path == limited)
+    later = [record.started - answered for record in records if record.started > answered]
+    assert later, "nothing was asked after the 567"
+    # attempt 1 backs off between 1 and 2 s (half to all of RETRY_BACKOFF_BASE)
+    assert min(later) >= 0.95, [round(gap, 2) for gap in later]
