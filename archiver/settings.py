@@ -25,9 +25,13 @@ QQ_FEED_CHANNELS = ["news_news_top", "news_news_finance", "news_news_tech", "new
 QQ_FEED_PAGES = 3
 QQ_FEED_ITEM_COUNT = 12
 QQ_SITEMAP_URL = "https://news.qq.com/sitemap/index.xml"
-# Article requests handed to Scrapy at a time from the sitemaps; the rest wait as listings and one
-# child sitemap is read at a time, so a crawl's memory is bounded by this, not the sitemap's size.
-QQ_SITEMAP_BATCH = 500
+# Article requests handed to Scrapy at a time from what discovery found; the rest wait as listings,
+# and one feed page or sitemap is read at a time: a crawl's memory is bounded by this, not a backlog.
+QQ_DISCOVERY_BATCH = 500
+# Feed and sitemap requests: their timeout (s) and retries. An endpoint that fails is not asked
+# again this run, so one that is down fails the run within a minute.
+QQ_ENDPOINT_TIMEOUT = 15
+QQ_ENDPOINT_RETRY_TIMES = 2
 # A discovered article found deleted at the source, or whose page had no body text (a video), is
 # not fetched again for this many days (STATE_DIR/unarchivable.json); 0 fetches it on every run.
 UNARCHIVABLE_RETRY_DAYS = 7

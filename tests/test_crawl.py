@@ -124,7 +124,7 @@ def test_sitemaps_are_read_one_child_at_a_time_and_their_articles_queued_in_batc
     """A sitemap backlog is never queued whole: with a batch of one, the first child's first
     article is asked for before the second child sitemap is even read, and no more than that
     article and the next sitemap are ever in flight together."""
-    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_SITEMAP_BATCH="1")
+    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_DISCOVERY_BATCH="1")
     paths = [record.path for record in server.requests]
     assert paths.index("/sitemap/sitemap_1.xml") < paths.index("/rain/a/20251120A01ABC00") \
         < paths.index("/sitemap/sitemap_2.xml") < paths.index(f"/rain/a/{SITEMAP_ONLY}"), paths
@@ -135,7 +135,7 @@ def test_sitemaps_are_read_one_child_at_a_time_and_their_articles_queued_in_batc
 
 def test_a_child_sitemap_that_fails_does_not_stop_the_next_one(server, tmp_path):
     server.script("/sitemap/sitemap_1.xml", [Reply(status=500)] * 10)
-    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_SITEMAP_BATCH="1")
+    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_DISCOVERY_BATCH="1")
     assert server.count("/sitemap/sitemap_2.xml") == 1
     assert SITEMAP_ONLY in archived_files(tmp_path)
     assert "sitemap_1.xml" in result.log and result.returncode == 1  # a sitemap could not be read: the run failed

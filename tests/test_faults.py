@@ -55,9 +55,34 @@ def test_a_broken_feed_fails_the_run_loudly_and_names_the_endpoint(server, tmp_p
 
 
 def test_an_unreachable_feed_fails_the_run(server, tmp_path):
-    result = crawl(server, tmp_path, QQ_FEED_URL="http://127.0.0.1:9/web_feed/getPCList", RETRY_TIMES="0")
+    result = crawl(server, tmp_path, QQ_FEED_URL="http://127.0.0.1:9/web_feed/getPCList")
     assert result.returncode == 1
     assert "could not be read" in result.log
+    failures = [line for line in result.log.splitlines() if "[archiver.spiders.qq] ERROR" in line]
+    assert len(failures) == 1, failures  # one line for the endpoint, not one per channel and page
+
+
+@pytest.mark.parametrize("reply", [Reply(reset=True), Reply(delay=30)], ids=["connection reset", "never answers"])
+def test_a_feed_that_fails_its_retries_is_not_asked_again(server, tmp_path, reply):
+    server.script(FEED, [reply] * 30)
+    started = time.monotonic()
+    result = crawl(server, tmp_path, "discover=feed,sitemap", "since=2019-06-01", QQ_ENDPOINT_TIMEOUT="1",
+                   QQ_ENDPOINT_RETRY_TIMES="2", QQ_FEED_CHANNELS="news_news_finance,news_news_tech,news_news_top",
+                   QQ_FEED_PAGES="3")
+    assert server.count(FEED) == 3  # the first page's three attempts; the eight other pages never asked
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1
+    assert "the feed is not asked again this run (8 request(s) dropped)" in result.log
+    assert result.counts["archived"] >= 1  # the sitemap is read all the same
+
+
+def test_a_sitemap_host_that_does_not_answer_stops_the_sitemap_reading(server, tmp_path):
+    server.script("/sitemap/sitemap_1.xml", [Reply(reset=True)] * 10)
+    result = crawl(server, tmp_path, "discover=sitemap", "since=2019-06-01", QQ_ENDPOINT_RETRY_TIMES="1")
+    # two attempts (Twisted's HTTP client may resend a GET once on a reused connection)
+    assert 2 <= server.count("/sitemap/sitemap_1.xml") <= 3
+    assert server.count("/sitemap/sitemap_2.xml") == 0
+    assert result.returncode == 1 and "the sitemap is not asked again this run" in result.log
 
 
 def test_a_broken_sitemap_fails_the_run(server, tmp_path):

@@ -68,9 +68,12 @@ class QQSpider(scrapy.Spider):
         self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
         self._seen_ids: set[str] = set()
         self._seen_skips: set[tuple[str, str]] = set()
-        # Sitemap discovery, streamed: child sitemaps not yet read, and listings not yet requested.
-        self._sitemaps: deque[str] = deque()
-        self._sitemap_listings: deque[Listing | Skip] = deque()
+        # Discovery, streamed: feed pages and sitemaps not yet asked for (one at a time), the
+        # listings they gave not yet requested, and the endpoints that failed this run.
+        self._discovery: deque[scrapy.Request] = deque()
+        self._listings: deque[Listing | Skip] = deque()
+        self._failed_endpoints: set[str] = set()
+        self._finished_channels: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -80,7 +83,7 @@ class QQSpider(scrapy.Spider):
         spider.article_url = settings.get("QQ_ARTICLE_URL")
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
-        spider.sitemap_batch = max(1, settings.getint("QQ_SITEMAP_BATCH"))
+        spider.batch = max(1, settings.getint("QQ_DISCOVERY_BATCH"))
         spider.unarchivable = UnarchivablePages.load(settings.get("STATE_DIR"),
                                                      settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
@@ -97,18 +100,30 @@ class QQSpider(scrapy.Spider):
             request = self._consider(self._listing_from_argument(text))
             if request is not None:
                 yield request
+        settings = self.settings
         if "feed" in self.discover:
-            settings = self.settings
             for channel in settings.getlist("QQ_FEED_CHANNELS"):
                 for page in range(1, settings.getint("QQ_FEED_PAGES") + 1):
-                    yield JsonRequest(
-                        settings.get("QQ_FEED_URL"), method="POST",
-                        body=feed_request_body(channel, page, settings.getint("QQ_FEED_ITEM_COUNT")),
-                        callback=self.parse_feed, errback=self.endpoint_failed,
-                        meta={"endpoint": f"feed {channel} page {page}"}, dont_filter=True)
+                    self._discovery.append(self._endpoint_request(
+                        JsonRequest, settings.get("QQ_FEED_URL"), "feed", f"{channel} page {page}",
+                        self.parse_feed, method="POST", meta={"channel": channel},
+                        body=feed_request_body(channel, page, settings.getint("QQ_FEED_ITEM_COUNT"))))
         if "sitemap" in self.discover:
-            yield scrapy.Request(self.settings.get("QQ_SITEMAP_URL"), callback=self.parse_sitemap,
-                                 errback=self.sitemap_failed, meta={"endpoint": "sitemap index"})
+            self._discovery.append(self._sitemap_request(settings.get("QQ_SITEMAP_URL"), "index"))
+        for request in self._next_requests():
+            yield request
+
+    def _endpoint_request(self, request_class, url: str, kind: str, label: str, callback, meta=None, **kwargs):
+        """A feed or sitemap request: a shorter timeout and fewer retries than an article's, so
+        that an endpoint that is down fails the run within a minute."""
+        settings = self.settings
+        return request_class(url, callback=callback, errback=self.endpoint_failed, dont_filter=True, meta={
+            "endpoint": kind, "endpoint_label": f"{kind} {label}", **(meta or {}),
+            "download_timeout": min(settings.getfloat("QQ_ENDPOINT_TIMEOUT"), settings.getfloat("DOWNLOAD_TIMEOUT")),
+            "max_retry_times": settings.getint("QQ_ENDPOINT_RETRY_TIMES")}, **kwargs)
+
+    def _sitemap_request(self, url: str, label: str) -> scrapy.Request:
+        return self._endpoint_request(scrapy.Request, url, "sitemap", label, self.parse_sitemap)
 
     # --- discovery -----------------------------------------------------------------------------
 
@@ -121,16 +136,16 @@ class QQSpider(scrapy.Spider):
             return Skip("not_article", str(error))
 
     def parse_feed(self, response):
-        endpoint = f"{response.meta['endpoint']} ({response.url})"
+        meta = response.meta
         try:
-            entries = parse_feed(response.body, endpoint, self.extra_hosts)
+            entries = parse_feed(response.body, f"{meta['endpoint_label']} ({response.url})", self.extra_hosts)
         except FeedError as error:
             self._endpoint_error("feed", str(error))
-            return
-        for entry in entries:
-            request = self._consider(entry)
-            if request is not None:
-                yield request
+            entries = []
+        if not entries:  # the channel has no more pages
+            self._finished_channels.add(meta["channel"])
+        self._listings.extend(entries)
+        yield from self._next_requests()
 
     def parse_sitemap(self, response):
         try:
@@ -140,43 +155,53 @@ class QQSpider(scrapy.Spider):
             children, entries = [], []
         for child in children:
             try:
-                self._sitemaps.append(site_url(child, self.extra_hosts).url)
+                self._discovery.append(self._sitemap_request(site_url(child, self.extra_hosts).url, "child"))
             except OffSite:
                 self._skip(Skip("offsite", f"sitemap outside qq.com: {child}"))
-        self._sitemap_listings.extend(entries)
-        yield from self._next_sitemap_requests()
+        self._listings.extend(entries)
+        yield from self._next_requests()
 
-    def _next_sitemap_requests(self):
-        """Up to QQ_SITEMAP_BATCH article requests from the sitemap listings read so far; once
-        they run out, the next child sitemap (one at a time: a backlog of hundreds of thousands
-        of articles is never queued whole)."""
+    def _next_requests(self):
+        """Up to QQ_DISCOVERY_BATCH article requests from the listings read so far; once they
+        run out, the next feed page or sitemap (one at a time: a backlog of hundreds of thousands
+        of articles is never queued whole, and an endpoint that fails is asked nothing more)."""
         requested = 0
-        while self._sitemap_listings and requested < self.sitemap_batch:
-            request = self._consider(self._sitemap_listings.popleft())
+        while self._listings and requested < self.batch:
+            request = self._consider(self._listings.popleft())
             if request is not None:
                 requested += 1
                 yield request
-        if not self._sitemap_listings and self._sitemaps:
-            yield scrapy.Request(self._sitemaps.popleft(), callback=self.parse_sitemap,
-                                 errback=self.sitemap_failed, meta={"endpoint": "sitemap"})
+        while not self._listings and self._discovery:
+            request = self._discovery.popleft()
+            if request.meta["endpoint"] not in self._failed_endpoints and \
+                    request.meta.get("channel") not in self._finished_channels:
+                yield request
+                return
 
     def _idle(self):
-        """The queue ran dry: the next batch from the sitemaps, if any is left."""
-        requests = list(self._next_sitemap_requests())
+        """The queue ran dry: the next batch, or the next feed page or sitemap, if any is left."""
+        requests = list(self._next_requests())
         for request in requests:
             self.crawler.engine.crawl(request)
         if requests:
             raise DontCloseSpider
 
-    def sitemap_failed(self, failure):
-        self.endpoint_failed(failure)
-        yield from self._next_sitemap_requests()
-
     def endpoint_failed(self, failure):
+        """A feed page or sitemap that could not be downloaded, retries and all. A feed that
+        fails is not asked again this run, nor are sitemaps once their host does not answer (one
+        sitemap's HTTP error does not stop the next)."""
         request = failure.request
-        self._endpoint_error(request.meta.get("endpoint", "endpoint").split()[0],
-                             f"{request.meta.get('endpoint', 'endpoint')} ({request.url}) failed: "
-                             f"{failure.getErrorMessage() or failure.type.__name__}")
+        kind = request.meta["endpoint"]
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else (
+            failure.getErrorMessage() or failure.type.__name__)
+        message = f"{request.meta['endpoint_label']} ({request.url}) failed: {reason}"
+        if kind == "feed" or response is None:
+            self._failed_endpoints.add(kind)
+            left = sum(1 for queued in self._discovery if queued.meta["endpoint"] == kind)
+            message += f"; the {kind} is not asked again this run ({left} request(s) dropped)"
+        self._endpoint_error(kind, message)
+        yield from self._next_requests()
 
     def _endpoint_error(self, kind: str, message: str) -> None:
         """A feed or sitemap that could not be read: loud, and counted so the run fails."""
