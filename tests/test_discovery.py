@@ -9,7 +9,7 @@ import pytest
 
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.items import Listing, Skip
-from archiver.sitemaps import SitemapError, parse_sitemap
+from archiver.sitemaps import ChildSitemap, SitemapError, read_sitemap
 
 ENDPOINT = "feed news_news_finance page 1"
 
@@ -71,8 +71,7 @@ SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 def test_sitemap_and_gzipped_sitemap():
     for body in (SITEMAP, gzip.compress(SITEMAP)):
-        children, entries = parse_sitemap(body, "sitemap_1.xml")
-        assert children == []
+        entries = list(read_sitemap(body, "sitemap_1.xml"))
         assert entries[0].ref.article_id == "20251120A01ABC00"
         assert entries[0].published.startswith("2025-11-20")
         assert [entry.reason for entry in entries[1:]] == ["offsite", "not_article"]
@@ -81,7 +80,7 @@ def test_sitemap_and_gzipped_sitemap():
 def test_sitemap_index_lists_children():
     index = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
     <sitemap><loc>https://news.qq.com/sitemap/sitemap_1.xml</loc></sitemap></sitemapindex>"""
-    assert parse_sitemap(index, "index") == (["https://news.qq.com/sitemap/sitemap_1.xml"], [])
+    assert list(read_sitemap(index, "index")) == [ChildSitemap("https://news.qq.com/sitemap/sitemap_1.xml")]
 
 
 @pytest.mark.parametrize("body, message", [
@@ -93,9 +92,47 @@ def test_sitemap_index_lists_children():
 ])
 def test_bad_sitemaps_raise_or_read_nothing_dangerous(body, message):
     if not message:
-        _, entries = parse_sitemap(body, "sitemap_1.xml")
+        entries = list(read_sitemap(body, "sitemap_1.xml"))
         assert all("root:" not in str(entry) for entry in entries)
         return
     with pytest.raises(SitemapError, match=message) as caught:
-        parse_sitemap(body, "https://news.qq.com/sitemap/sitemap_9.xml")
+        list(read_sitemap(body, "https://news.qq.com/sitemap/sitemap_9.xml"))
     assert "sitemap_9.xml" in str(caught.value)
+
+
+def big_sitemap(urls: int) -> bytes:
+    rows = "".join(f"<url><loc>https://news.qq.com/rain/a/2025112{n % 10}A{n:05d}00</loc>"
+                   f"<lastmod>2025-11-20</lastmod></url>\n" for n in range(urls))
+    return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'.encode()
+
+
+def test_a_long_sitemap_is_read_as_a_stream():
+    import tracemalloc
+
+    body = big_sitemap(100_000)  # 9 MB
+    tracemalloc.start()
+    try:
+        entries = read_sitemap(body, "sitemap_1.xml")
+        first = [next(entries) for _ in range(10)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [entry.ref.article_id for entry in first][:2] == ["20251120A0000000", "20251121A0000100"]
+    assert peak < 2_000_000, f"{peak} bytes to read ten entries of a 9 MB sitemap"
+    assert sum(1 for _ in entries) == 100_000 - 10
+
+
+def test_a_sitemap_cut_short_gives_what_it_has_then_fails():
+    body = big_sitemap(50)
+    entries = read_sitemap(body[: len(body) // 2], "sitemap_1.xml")
+    read = []
+    with pytest.raises(SitemapError, match="not XML"):
+        for entry in entries:
+            read.append(entry)
+    assert 20 <= len(read) < 50
+
+
+def test_a_gzip_bomb_is_refused(monkeypatch):
+    monkeypatch.setattr("archiver.sitemaps.MAX_SITEMAP_BYTES", 100_000)
+    with pytest.raises(SitemapError, match="larger than"):
+        list(read_sitemap(gzip.compress(big_sitemap(5_000)), "sitemap_1.xml"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
+from collections.abc import Iterator
 
 import scrapy
 from scrapy import signals
@@ -24,7 +25,7 @@ from archiver.ids import (NotAnArticle, OffSite, endpoint_hosts, is_deleted_page
 from archiver.items import Listing, Skip
 from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.pipelines import store_for
-from archiver.sitemaps import SitemapError, parse_sitemap
+from archiver.sitemaps import ChildSitemap, SitemapError, read_sitemap
 from archiver.store import StoreError
 from archiver.unarchivable import REASONS as UNARCHIVABLE_REASONS, UnarchivablePages
 
@@ -71,7 +72,7 @@ class QQSpider(scrapy.Spider):
         # Discovery, streamed: feed pages and sitemaps not yet asked for (one at a time), the
         # listings they gave not yet requested, and the endpoints that failed this run.
         self._discovery: deque[scrapy.Request] = deque()
-        self._listings: deque[Listing | Skip] = deque()
+        self._listings: deque[Iterator[Listing | Skip | ChildSitemap]] = deque()
         self._failed_endpoints: set[str] = set()
         self._finished_channels: set[str] = set()
 
@@ -144,30 +145,41 @@ class QQSpider(scrapy.Spider):
             entries = []
         if not entries:  # the channel has no more pages
             self._finished_channels.add(meta["channel"])
-        self._listings.extend(entries)
+        self._listings.append(iter(entries))
         yield from self._next_requests()
 
     def parse_sitemap(self, response):
-        try:
-            children, entries = parse_sitemap(response.body, response.url, self.extra_hosts)
-        except SitemapError as error:
-            self._endpoint_error("sitemap", str(error))
-            children, entries = [], []
-        for child in children:
-            try:
-                self._discovery.append(self._sitemap_request(site_url(child, self.extra_hosts).url, "child"))
-            except OffSite:
-                self._skip(Skip("offsite", f"sitemap outside qq.com: {child}"))
-        self._listings.extend(entries)
+        self._listings.append(read_sitemap(response.body, response.url, self.extra_hosts))
         yield from self._next_requests()
 
+    def _next_listing(self) -> Listing | Skip | None:
+        """The next listing discovery has read and not yet considered; child sitemaps met on the
+        way are queued for reading."""
+        while self._listings:
+            try:
+                entry = next(self._listings[0])
+            except StopIteration:
+                self._listings.popleft()
+                continue
+            except SitemapError as error:
+                self._listings.popleft()
+                self._endpoint_error("sitemap", str(error))
+                continue
+            if not isinstance(entry, ChildSitemap):
+                return entry
+            try:
+                self._discovery.append(self._sitemap_request(site_url(entry.url, self.extra_hosts).url, "child"))
+            except OffSite:
+                self._skip(Skip("offsite", f"sitemap outside qq.com: {entry.url}"))
+        return None
+
     def _next_requests(self):
-        """Up to QQ_DISCOVERY_BATCH article requests from the listings read so far; once they
-        run out, the next feed page or sitemap (one at a time: a backlog of hundreds of thousands
-        of articles is never queued whole, and an endpoint that fails is asked nothing more)."""
+        """Up to QQ_DISCOVERY_BATCH article requests from what discovery has read; once that runs
+        out, the next feed page or sitemap (one at a time: a backlog of hundreds of thousands of
+        articles is never queued whole, and an endpoint that failed is asked nothing more)."""
         requested = 0
-        while self._listings and requested < self.batch:
-            request = self._consider(self._listings.popleft())
+        while requested < self.batch and (entry := self._next_listing()) is not None:
+            request = self._consider(entry)
             if request is not None:
                 requested += 1
                 yield request
