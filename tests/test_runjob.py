@@ -325,3 +325,17 @@ def test_run_problems():
     refresh = {"checked": 5, "updated": 1, "unchanged": 1, "deleted": 0, "failed": 3, "not_reached": 0}
     assert run_problems(None, counts, refresh, "finished", discovering=True) == [
         "3 of 5 refreshed articles could not be fetched or read"]
+
+
+def test_a_lock_that_is_a_symbolic_link_is_refused_and_its_target_left_alone(server, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n", encoding="utf-8")
+    (state / "run.lock").symlink_to(precious)
+    result = archiver_run(server, tmp_path)
+    assert result.returncode == 1
+    assert "run.lock is a symbolic link; refusing to follow it" in result.stderr
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+    with pytest.raises(OSError, match="symbolic link"):
+        RunLock(state / "run.lock").acquire()
