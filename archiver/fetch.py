@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import TextIO
@@ -208,6 +209,7 @@ class ArticleFetcher:
 
     def _download_once(self, url: str) -> PageResponse:
         for _ in range(self.max_redirects + 1):
+            started = time.monotonic()
             try:
                 response = self.session.get(url, timeout=self._timeout(), allow_redirects=False,
                                             stream=True)
@@ -226,7 +228,7 @@ class ArticleFetcher:
                     raise TemporaryFailure(f"HTTP {status}")
                 if not 200 <= status < 300:
                     raise FetchError(f"HTTP {status} from {url}")
-                received = self._read_body(url, response)
+                received = self._read_body(url, response, started)
                 try:
                     body = decode_body(received, response.headers.get("Content-Encoding"), self.max_size)
                 except ValueError as error:
@@ -245,20 +247,33 @@ class ArticleFetcher:
             raise DeletedAtSource(f"redirected to the deleted-article page ({target})")
         return target
 
-    def _read_body(self, url: str, response: requests.Response) -> bytes:
+    def _read_body(self, url: str, response: requests.Response, started: float) -> bytes:
+        """The body as sent (decode_body undoes its Content-Encoding), de-chunked, within
+        DOWNLOAD_MAXSIZE and within DOWNLOAD_TIMEOUT of `started` as a whole: requests' timeout
+        bounds each read only, so a page trickling a byte a second is cut off here."""
         declared = response.headers.get("Content-Length", "")
         if self.max_size and declared.isdigit() and int(declared) > self.max_size:
             raise FetchError(f"{url}: {declared} bytes, more than DOWNLOAD_MAXSIZE ({self.max_size})")
+        limit = min(self.timeout, self._timeout() + time.monotonic() - started)
+        # urllib3's shutdown() ends a read blocked in another thread.
+        watchdog = threading.Timer(max(0.0, started + limit - time.monotonic()), response.raw.shutdown)
+        watchdog.daemon = True
+        watchdog.start()
         chunks, size = [], 0
         try:
-            # The body as sent (decode_body undoes its Content-Encoding), de-chunked.
             for chunk in response.raw.stream(_CHUNK, decode_content=False):
                 size += len(chunk)
                 if self.max_size and size > self.max_size:
                     raise FetchError(f"{url}: more than DOWNLOAD_MAXSIZE ({self.max_size} bytes)")
                 chunks.append(chunk)
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+            if time.monotonic() - started >= limit:
+                raise TemporaryFailure(f"{url}: the download took longer than {limit:g} s") from None
             raise TemporaryFailure(f"{url}: {_connection_reason(error)} while reading") from None
+        finally:
+            watchdog.cancel()
+        if time.monotonic() - started >= limit:
+            raise TemporaryFailure(f"{url}: the download took longer than {limit:g} s")
         return b"".join(chunks)
 
     def _timeout(self) -> float:

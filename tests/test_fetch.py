@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -377,3 +378,14 @@ def test_a_gzipped_page_is_captured_as_sent_and_archived_as_read(capsys, site, a
     fresh = tmp_path / "rebuilt"
     rebuild_archive(load_settings({"ARCHIVE_DIR": str(fresh), "STATE_DIR": str(archive.parent / "state")}), [])
     assert article_file(fresh).read_bytes() == article_file(archive).read_bytes()
+
+
+def test_a_page_that_trickles_is_cut_off_at_the_download_timeout(capsys, server, archive):
+    """Headers at once, then a byte every 0.2 s: each read is quick, the whole download is not."""
+    server.script(page_path(), [Reply(200, article_page(), trickle=0.2)] * 3)
+    started = time.monotonic()
+    status, lines, _ = fetch(capsys, server, archive, ARTICLE_ID, DOWNLOAD_TIMEOUT=1, FETCH_RETRY_ATTEMPTS=2)
+    elapsed = time.monotonic() - started
+    assert status == 1 and "the download took longer than 1 s" in lines[0], lines
+    assert elapsed < 2 * 1 + 3, f"two attempts of 1 s took {elapsed:.1f} s"
+    assert archived_files(archive) == []

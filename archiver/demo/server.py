@@ -49,7 +49,7 @@ class Reply:
 
     `headers` are sent as given; `Content-Type` defaults to HTML and `Content-Length` to the
     body's length when they are not among them (a str body is sent as UTF-8). `delay` seconds
-    pass before anything is sent.
+    pass before anything is sent; with `trickle`, the body goes a byte at a time, that far apart.
     """
 
     status: int = 200
@@ -57,6 +57,7 @@ class Reply:
     headers: dict[str, str] | None = None
     delay: float = 0.0
     reset: bool = False
+    trickle: float = 0.0  # seconds between the body's bytes, sent one at a time
 
 
 @dataclass
@@ -388,7 +389,12 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and reply.trickle:
+            for index in range(len(body)):
+                self.wfile.write(body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(reply.trickle)
+        elif self.command != "HEAD":
             self.wfile.write(body)
         self.wfile.flush()
 
