@@ -8,7 +8,8 @@ import frontmatter
 
 from archiver.items import Article
 from archiver.render import clean_title, plain_text, render_document
-from archiver.store import ArchiveStore, Outcome, Stored
+from archiver.stats import Outcome
+from archiver.store import ArchiveStore, Stored
 
 
 def known_thumbnail(document: str) -> str:

@@ -42,7 +42,7 @@ def cmd_extract(args) -> int:
 
 def cmd_demo(args) -> int:
     from archiver.demo.server import FixtureServer
-    from archiver.extensions import run_counts, summary_line
+    from archiver.stats import run_counts, summary_line
 
     with FixtureServer() as server:
         overrides = server.settings()

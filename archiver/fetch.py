@@ -31,16 +31,14 @@ from archiver.ids import (ArticleRef, NotAnArticle, OffSite, endpoint_hosts, is_
 from archiver.items import Listing
 from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.render import render_document
+from archiver.stats import DELETED, FAILED, STORED
 from archiver.store import ArchiveStore, StoreError
 from archiver.warc import Exchange, decode_body, exchange_from_requests, open_capture
 
 GONE_STATUSES = (404, 410)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-# What `archiver fetch` reports for each article; the first three are success.
-STORED = ("archived", "updated", "unchanged")
+# Besides archiver.stats' words: the document was printed (--stdout), not stored.
 PRINTED = "printed"
-DELETED = "deleted"
-FAILED = "failed"
 _CHUNK = 64 * 1024
 
 

@@ -19,7 +19,6 @@ import hashlib
 import html
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from scrapy import Request
@@ -29,10 +28,9 @@ from scrapy.pipelines.media import FileException
 
 from archiver.items import Article
 from archiver.middlewares import IMAGE_REQUEST
+from archiver.store import TEMP_PREFIX, TEMP_SUFFIX, write_file_atomically
 
 STATIC_SUBDIR = Path("static") / "qq-images"
-TEMP_PREFIX = ".qq-archiver-"
-TEMP_SUFFIX = ".partial"
 _IMG_SRC = re.compile(r"(<img\b[^>]*?\ssrc=\")([^\"]*)(\")", re.IGNORECASE)
 _NAME = re.compile(r"([0-9a-f]{40})\.[a-z0-9]{2,5}")
 # Bytes first: a CDN may label a WebP as JPEG, or any image as application/octet-stream.
@@ -118,16 +116,7 @@ class ImageFolder:
     def save(self, url: str, body: bytes, content_type: str = "") -> str:
         """Keep a downloaded image (atomically); its file name. Raises NotAnImage."""
         name = self.file_name(url, body, content_type)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.folder)
-        try:
-            with os.fdopen(handle, "wb") as temp:
-                temp.write(body)
-            os.chmod(temp_name, 0o644)
-            os.replace(temp_name, self.folder / name)
-        except BaseException:
-            _unlink(temp_name)
-            raise
+        write_file_atomically(self.folder / name, body)
         self._names[image_key(url)] = name
         return name
 

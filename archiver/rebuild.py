@@ -30,7 +30,8 @@ from archiver.archive import NotArchivable, archive_article, check_archivable
 from archiver.ids import NotAnArticle, OffSite, endpoint_hosts, ref_from_id
 from archiver.items import Article, Listing
 from archiver.page import PageError, read_article
-from archiver.store import ArchiveStore, Outcome
+from archiver.stats import Outcome
+from archiver.store import ArchiveStore
 from archiver.warc import ARTICLE_PROFILE, decode_body, warc_dir
 
 logger = logging.getLogger(__name__)

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import TextIO
 
 from archiver.crawl import run_crawl
-from archiver.extensions import failure_reason, run_counts, summary_line
+from archiver.stats import failure_reason, run_counts, summary_line
 from archiver.ids import ArticleRef
-from archiver.store import ArchiveStore, StoreError, replace_atomically
+from archiver.store import ArchiveStore, StoreError, write_file_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class _Run:
         problems = [f"the run was still going {elapsed:.0f} s after its {limit:g} s time limit"]
         if stats is not None and failure_reason(stats):
             problems.append(failure_reason(stats))
-        status = self.finish(_counts(stats) if stats is not None else None, None, "killed_after_time_limit",
+        status = self.finish(run_counts(stats) if stats is not None else None, None, "killed_after_time_limit",
                              problems)
         if status is not None:
             os._exit(status)  # the reactor waits for downloads that may never end: no clean way out
@@ -268,17 +268,7 @@ def _crawl(settings, spider_args: dict) -> tuple[dict, str, str | None]:
         stats = crawler.stats
     except RuntimeError:  # Scrapy has logged why the spider could not start
         raise CrawlNotStarted("the crawl could not start (see the log)") from None
-    return _counts(stats), stats.get_value("finish_reason") or "unknown", failure_reason(stats)
-
-
-def _counts(stats) -> dict:
-    return run_counts(stats) | {"failed_by_reason": _failures_by_reason(stats)}
-
-
-def _failures_by_reason(stats) -> dict[str, int]:
-    prefix = "qq/failed/"
-    return {key[len(prefix):]: int(value) for key, value in sorted(stats.get_stats().items())
-            if key.startswith(prefix)}
+    return run_counts(stats), stats.get_value("finish_reason") or "unknown", failure_reason(stats)
 
 
 def _discovers(spider_args: dict) -> bool:
@@ -325,7 +315,8 @@ def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | N
     hours = settings.getfloat("REFRESH_HOURS")
     if hours <= 0:
         return None
-    from archiver.fetch import DELETED, ArticleFetcher
+    from archiver.fetch import ArticleFetcher
+    from archiver.stats import DELETED
 
     store = ArchiveStore(settings.get("ARCHIVE_DIR"))
     refs = recent_articles(store, hours, dt.datetime.now(dt.timezone.utc), started.timestamp())
@@ -357,7 +348,7 @@ def run_problems(crawl_failure: str | None, counts: dict, refresh: dict | None, 
                  discovering: bool) -> list[str]:
     """Why the run failed, for cron mail or a monitor; empty when it did not.
 
-    `crawl_failure` is the crawl's own verdict (`archiver.extensions.failure_reason`: a feed or
+    `crawl_failure` is the crawl's own verdict (`archiver.stats.failure_reason`: a feed or
     sitemap unreadable, the archive unwritable, most pages unreadable); a run also fails when it
     discovered nothing at all (a feed that never answered before the time limit) or when most
     refreshed articles could not be fetched or read.
@@ -410,5 +401,5 @@ def _install_file_log(settings, state_dir: Path) -> logging.Handler:
 
 def _write_json(path: Path, record: dict) -> None:
     """Atomically, like the archive: a reader never sees half a file."""
-    replace_atomically(path, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+    write_file_atomically(path, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
                        prefix=".last-run-")

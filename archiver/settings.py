@@ -11,12 +11,6 @@ COMMANDS_MODULE = "archiver.commands"
 # --- Where the archive goes -----------------------------------------------------------------
 # A Hugo content directory: files land in <ARCHIVE_DIR>/zh-CN/news/qq/<id>.zh-CN.md.
 ARCHIVE_DIR = "output"
-# A crawl commits its files in groups: written at once, synced together (one syncfs) and renamed
-# into place once this many are waiting, or once the group's first is this many seconds old, and
-# when the crawl closes. A killed crawl loses no archived file, only the group it had not
-# committed (fetched again by the next run). 1: each file synced on its own.
-STORE_GROUP_FILES = 64
-STORE_GROUP_SECONDS = 2.0
 
 # --- The site ----------------------------------------------------------------------------------
 QQ_FEED_URL = "https://i.news.qq.com/web_feed/getPCList"
@@ -121,14 +115,8 @@ ITEM_PIPELINES = {
     "archiver.pipelines.ArchivePipeline": 300,
 }
 EXTENSIONS = {
-    "archiver.extensions.RunSummary": 500,
-    "archiver.extensions.GarbageCollection": 510,
+    "archiver.stats.RunSummary": 500,
 }
-# Python's garbage collector in the crawl (archiver.extensions.GarbageCollection): start-up's
-# objects frozen out of collections, the youngest generation collected after this many net new
-# objects (Python: 700), the older ones as Python does. Python's own took 0.23-0.28 ms of a
-# crawl's CPU a page, this 0.08 (BENCHMARKS.md, seventh round). Empty: Python's own collector.
-GC_THRESHOLDS = [10000, 10, 10]
 
 # --- Scrapy housekeeping ----------------------------------------------------------------------------
 COOKIES_ENABLED = False
@@ -137,6 +125,5 @@ HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-# A page gives one article, yet Scrapy starts this many asyncio tasks for each response's output:
-# its default of 100 cost ~0.6 ms of CPU a page, a fifth of reading and rendering the article.
+# A page gives one article: Scrapy need not prepare for a hundred items a response.
 CONCURRENT_ITEMS = 4

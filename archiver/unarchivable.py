@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from archiver.ids import is_valid_id
-from archiver.store import replace_atomically
+from archiver.store import write_file_atomically
 
 FILE_NAME = "unarchivable.json"
 # The failures remembered, each with what a skipped article's log line says of it.
@@ -86,7 +86,7 @@ class UnarchivablePages:
                            for article_id, (reason, found) in sorted(self.found.items())}, indent=1)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(self.path, (data + "\n").encode("utf-8"), prefix=f".{FILE_NAME}.")
+            write_file_atomically(self.path, (data + "\n").encode("utf-8"), prefix=f".{FILE_NAME}.")
             self._changed = False
         except OSError as error:
             logger.warning("cannot write %s (%s): deleted and empty pages will be fetched again",

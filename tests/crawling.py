@@ -17,9 +17,10 @@ FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "RETRY_BACKOFF_B
 FIXTURE_FEEDS = {"QQ_FEED_CHANNELS": "news_news_finance,news_news_tech", "QQ_FEED_PAGES": "2"}
 _SUMMARY = re.compile(
     r"qq-archiver: discovered (\d+), skipped (\d+) \(known (\d+), not an article (\d+), off-site (\d+), "
-    r"too old (\d+), gone last time (\d+), no body last time (\d+)\), archived (\d+), updated (\d+), unchanged (\d+), failed (\d+)")
+    r"too old (\d+), deleted last time (\d+), no body last time (\d+)\), archived (\d+), updated (\d+), "
+    r"unchanged (\d+), deleted (\d+), failed (\d+)")
 _SUMMARY_KEYS = ("discovered", "skipped", "known", "not_article", "offsite", "too_old", "gone", "no_body", "archived",
-                 "updated", "unchanged", "failed")
+                 "updated", "unchanged", "deleted", "failed")
 
 
 @dataclass

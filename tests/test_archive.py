@@ -57,8 +57,7 @@ def _pipeline(tmp_path, **settings):
 
     from archiver.pipelines import ArchivePipeline
 
-    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path), "STORE_GROUP_FILES": 64,
-                                         "STORE_GROUP_SECONDS": 3600, **settings})
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path), **settings})
     crawler.stats.open_spider()
     return ArchivePipeline.from_crawler(crawler), crawler.stats
 
@@ -68,30 +67,11 @@ def _article(number: int) -> Article:
                    body_html="<p>正文</p>", thumbnail="", thumbnail_from_page=True)
 
 
-def test_the_pipeline_commits_what_is_pending_when_the_crawl_closes(tmp_path):
+def test_the_pipeline_stores_each_article_at_once(tmp_path):
     pipeline, stats = _pipeline(tmp_path)
-    for number in range(3):
-        pipeline.process_item(_article(number))
     store = ArchiveStore(tmp_path)
-    assert all(_article(number).ref not in store for number in range(3))  # one group, pending
-    pipeline.close_spider()
-    assert all(_article(number).ref in store for number in range(3))
-    assert stats.get_value("qq/archived") == 3 and not stats.get_value("qq/failed")
-
-
-def test_articles_whose_group_cannot_be_committed_are_counted_failed_not_archived(tmp_path, monkeypatch, caplog):
-    import archiver.store as store_module
-
-    pipeline, stats = _pipeline(tmp_path)
     for number in range(3):
         pipeline.process_item(_article(number))
-
-    def failing(paths):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(store_module, "_sync_files", failing)
+        assert _article(number).ref in store
     pipeline.close_spider()
-    assert stats.get_value("qq/archived") == 0
-    assert stats.get_value("qq/failed") == 3 and stats.get_value("qq/failed/store") == 3
-    assert sum("cannot store 20251120A" in record.getMessage() for record in caplog.records) == 3
-    assert not list(ArchiveStore(tmp_path).ids())
+    assert stats.get_value("qq/archived") == 3 and not stats.get_value("qq/failed")

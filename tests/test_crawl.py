@@ -85,7 +85,7 @@ def test_deleted_and_empty_pages_are_fetched_again_once_their_wait_is_over(serve
     remembered = json.loads((state / "unarchivable.json").read_text(encoding="utf-8"))
     assert {article_id: entry["reason"] for article_id, entry in remembered.items()} == {
         EMPTY_PAGE: "no_body", DELETED: "gone"}
-    assert first.counts["failed"] == 2
+    assert (first.counts["failed"], first.counts["deleted"]) == (1, 1)
     server.reset_log()
     second = crawl(server, tmp_path / "archive", STATE_DIR=str(state))
     assert (second.counts["gone"], second.counts["no_body"], second.counts["failed"]) == (1, 1, 0)
@@ -190,7 +190,8 @@ def test_deleted_article_is_counted_and_nothing_is_written(server, tmp_path):
         "Location": "https://www.qq.com/babygohome/?pgv_ref=404"})])
     server.script("/rain/a/20251121A02DEF00", [Reply(status=404, body=b"<html>not found</html>")])
     result = crawl(server, tmp_path, "url=20251120A01ABC00,20251121A02DEF00")
-    assert result.counts["failed"] == 2
+    assert (result.counts["deleted"], result.counts["failed"]) == (2, 0)
+    assert "deleted 20251121A02DEF00: HTTP 404" in result.log
     assert archived_files(tmp_path) == {}
 
 

@@ -131,12 +131,12 @@ def test_a_run_archives_records_its_counts_and_logs(server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "qq-archiver: discovered 3, skipped 0 (known 0, not an article 0, off-site 0, too old 0, "
-        "gone last time 0, no body last time 0), archived 2, updated 0, unchanged 0, failed 1 [finished]"]
+        "deleted last time 0, no body last time 0), archived 2, updated 0, unchanged 0, deleted 1, failed 0 [finished]"]
     record = last_run(tmp_path)
     assert record["ok"] is True and record["problems"] == [] and record["finish_reason"] == "finished"
     counts = record["counts"]
     assert (counts["discovered"], counts["archived"], counts["updated"], counts["unchanged"]) == (3, 2, 0, 0)
-    assert (counts["failed"], counts["failed_by_reason"], counts["errors"]) == (1, {"gone": 1}, 0)
+    assert (counts["deleted"], counts["failed"], counts["failed_by_reason"], counts["errors"]) == (1, 0, {}, 0)
     started, ended = (dt.datetime.fromisoformat(record[key]) for key in ("started", "ended"))
     assert started <= ended and record["duration_seconds"] >= 0
     assert article_file(tmp_path, FRESH_ID).is_file() and article_file(tmp_path, SECOND_ID).is_file()
@@ -188,7 +188,8 @@ def test_most_articles_unreadable_exits_non_zero(server, site, tmp_path):
     result = archiver_run(server, tmp_path)
     assert result.returncode != 0
     record = last_run(tmp_path)
-    assert record["counts"]["archived"] == 0 and record["counts"]["failed"] == 3
+    counts = record["counts"]
+    assert (counts["archived"], counts["failed"], counts["deleted"]) == (0, 2, 1)
     assert any("2 of 2 fetched articles could not be read" in problem for problem in record["problems"])
     assert not (tmp_path / "content" / "zh-CN").exists() or not list((tmp_path / "content").rglob("*.md"))
 

@@ -11,7 +11,7 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from archiver.extensions import failure_reason
+from archiver.stats import failure_reason
 
 
 class Command(ScrapyCrawl):

@@ -18,7 +18,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import JsonRequest
 
-from archiver.extensions import SKIP_LABELS, record_failure
+from archiver.stats import SKIP_LABELS, record_deleted, record_failure
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import (NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
                           redirect_target, site_url)
@@ -274,7 +274,7 @@ class QQSpider(scrapy.Spider):
     def parse_article(self, response):
         listing: Listing = response.meta["listing"]
         if response.status in (404, 410):
-            self._article_failed(listing, "gone", f"HTTP {response.status}: deleted at the source")
+            self._article_deleted(listing, f"HTTP {response.status}")
             return
         if 300 <= response.status < 400:
             yield from self._follow_redirect(response, listing)
@@ -283,7 +283,7 @@ class QQSpider(scrapy.Spider):
             article = read_article(response.body, response.url, ref=listing.ref, listing=listing,
                                    extra_hosts=self.extra_hosts)
         except ArticleGone as error:
-            self._article_failed(listing, "gone", str(error))
+            self._article_deleted(listing, str(error))
             return
         except EmptyArticle as error:
             self._article_failed(listing, "no_body", str(error))
@@ -305,7 +305,7 @@ class QQSpider(scrapy.Spider):
             self._article_failed(listing, "download", f"redirected off the site: {error}")
             return
         if is_deleted_page(location):
-            self._article_failed(listing, "gone", f"redirected to the deleted-article page ({location})")
+            self._article_deleted(listing, f"redirected to the deleted-article page ({location})")
             return
         redirects = response.meta.get("redirects", 0) + 1
         if redirects > self.settings.getint("REDIRECT_MAX_TIMES"):
@@ -323,5 +323,11 @@ class QQSpider(scrapy.Spider):
 
     def _article_failed(self, listing: Listing, reason: str, detail: str) -> None:
         record_failure(self.crawler.stats, reason)
-        self.unarchivable.remember(listing.ref.article_id, reason)  # if gone or empty
+        self.unarchivable.remember(listing.ref.article_id, reason)  # if empty
         logger.warning("failed %s (%s): %s", listing.ref.article_id, reason.replace("_", " "), detail)
+
+    def _article_deleted(self, listing: Listing, detail: str) -> None:
+        """Deleted at the source: nothing is written, an archived file stays as it was."""
+        record_deleted(self.crawler.stats)
+        self.unarchivable.remember(listing.ref.article_id, "gone")
+        logger.warning("deleted %s: %s", listing.ref.article_id, detail)

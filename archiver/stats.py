@@ -1,0 +1,104 @@
+"""What became of each article, in one vocabulary: the counters behind it, the stats line every
+run ends with, `archiver fetch`'s lines and `last-run.json` all use these words.
+
+    archived, updated, unchanged     stored (a new file, a changed one, the same bytes)
+    skipped (<reason>)               not fetched: SKIP_LABELS
+    deleted                          deleted at the source (404/410, qq's deleted-article page)
+    failed (<reason>)                FAILURE_REASONS
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+
+from scrapy import signals
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(str, Enum):
+    """What storing an article did."""
+
+    ARCHIVED = "archived"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+STORED = tuple(outcome.value for outcome in Outcome)
+DELETED = "deleted"
+FAILED = "failed"
+SKIP_LABELS = {"known": "known", "not_article": "not an article", "offsite": "off-site", "too_old": "too old",
+               "gone": "deleted last time", "no_body": "no body last time"}
+SKIP_REASONS = tuple(SKIP_LABELS)
+FAILURE_REASONS = {"download": "the page could not be downloaded", "unreadable": "the page could not be read",
+                   "no_body": "the page has no body text", "no_title": "the page has no title",
+                   "store": "the archive could not be written"}
+# Failures that say nothing about the page layout: the network failed, or the disk.
+_NOT_READING_FAILURES = ("download", "store")
+
+
+def record_failure(stats, reason: str) -> None:
+    """Count a failed article, in total and by reason (`qq/failed/<reason>`)."""
+    stats.inc_value(f"qq/{FAILED}")
+    stats.inc_value(f"qq/{FAILED}/{reason}")
+
+
+def record_deleted(stats) -> None:
+    stats.inc_value(f"qq/{DELETED}")
+
+
+def run_counts(stats) -> dict:
+    """The counts of one run, as the stats line and `last-run.json` give them."""
+    get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
+    counts: dict = {"discovered": get("qq/discovered")}
+    counts["skipped"] = {reason: get(f"qq/skipped/{reason}") for reason in SKIP_REASONS}
+    counts.update({outcome: get(f"qq/{outcome}") for outcome in STORED})
+    counts[DELETED] = get(f"qq/{DELETED}")
+    counts[FAILED] = get(f"qq/{FAILED}")
+    counts["failed_by_reason"] = {reason: get(f"qq/{FAILED}/{reason}") for reason in FAILURE_REASONS
+                                  if get(f"qq/{FAILED}/{reason}")}
+    counts["errors"] = get("qq/errors")
+    return counts
+
+
+def failure_reason(stats) -> str | None:
+    """Why a finished run counts as failed, or None when it did its job.
+
+    A feed or sitemap that could not be read, an archive that could not be written, or most of
+    the fetched articles failing to read (a changed page layout): each must wake someone up.
+    """
+    get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
+    if stats.get_value("finish_reason") == "store_error" or get("qq/failed/store"):
+        return "the archive could not be written (see the log)"
+    if get("qq/errors"):
+        return f"{get('qq/errors')} feed or sitemap request(s) could not be read (see the log)"
+    read_failures = get("qq/failed") - sum(get(f"qq/failed/{reason}") for reason in _NOT_READING_FAILURES)
+    read = sum(get(f"qq/{outcome}") for outcome in STORED)
+    if read_failures >= 2 and read_failures > read:
+        return f"{read_failures} of {read + read_failures} fetched articles could not be read: has the page layout changed?"
+    return None
+
+
+def summary_line(counts: dict) -> str:
+    skipped = counts["skipped"]
+    by_reason = ", ".join(f"{label} {skipped[reason]}" for reason, label in SKIP_LABELS.items())
+    return (f"qq-archiver: discovered {counts['discovered']}, skipped {sum(skipped.values())} ({by_reason}), "
+            f"archived {counts['archived']}, updated {counts['updated']}, unchanged {counts['unchanged']}, "
+            f"deleted {counts[DELETED]}, failed {counts[FAILED]}")
+
+
+class RunSummary:
+    """Logs the stats line when the crawl closes."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        extension = cls(crawler.stats)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_closed(self, spider, reason):
+        logger.info("%s [%s]", summary_line(run_counts(self.stats)), reason)
