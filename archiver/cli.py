@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archiver.crawl import SettingError, load_settings, run_crawl
 from archiver.ids import NotAnArticle, OffSite
-from archiver.page import PageError, read_article
+from archiver.reading import PageError, read_article
 from archiver.render import render_document
 
 

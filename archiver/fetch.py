@@ -29,7 +29,7 @@ from archiver.archive import NotArchivable, archive_article, check_archivable, w
 from archiver.ids import (ArticleRef, NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
                           redirect_target)
 from archiver.items import Listing
-from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
+from archiver.reading import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.render import render_document
 from archiver.stats import DELETED, FAILED, STORED
 from archiver.store import ArchiveStore, StoreError

@@ -29,7 +29,7 @@ from warcio.timeutils import iso_date_to_datetime
 from archiver.archive import NotArchivable, archive_article, check_archivable
 from archiver.ids import NotAnArticle, OffSite, endpoint_hosts, ref_from_id
 from archiver.items import Article, Listing
-from archiver.page import PageError, read_article
+from archiver.reading import PageError, read_article
 from archiver.stats import Outcome
 from archiver.store import ArchiveStore
 from archiver.warc import ARTICLE_PROFILE, decode_body, warc_dir

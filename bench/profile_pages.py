@@ -27,7 +27,7 @@ sys.path.insert(0, str(BENCH))
 # The installed package, or this checkout's; PYTHONPATH=OTHER_CHECKOUT measures another version.
 sys.path.append(str(BENCH.parent))
 
-from archiver.page import read_article  # noqa: E402
+from archiver.reading import read_article  # noqa: E402
 from archiver.render import render_document  # noqa: E402
 from bare_trafilatura import page_file  # noqa: E402
 

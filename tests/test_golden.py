@@ -9,7 +9,7 @@ import sys
 from archiver.demo.server import DEFAULT_SITE_DIR
 from archiver.feeds import parse_feed
 from archiver.ids import ArticleRef
-from archiver.page import read_article
+from archiver.reading import read_article
 from archiver.render import render_document
 from conftest import assert_same_text
 

@@ -14,7 +14,7 @@ import frontmatter
 
 from archiver.archive import archive_article
 from archiver.demo.server import FixtureServer
-from archiver.page import read_article
+from archiver.reading import read_article
 from archiver.store import ArchiveStore
 from crawling import archived_files, crawl
 

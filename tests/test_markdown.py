@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from archiver.demo.server import DEFAULT_SITE_DIR
 from archiver.markdown import _SUPPORTED
-from archiver.page import read_article
+from archiver.reading import read_article
 from archiver.render import _CONVERTER, _lxml_markdown, body_markdown
 from conftest import assert_same_text
 

@@ -4,7 +4,6 @@ the real ones in ../shared/qq/pages."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urljoin
 
 import pytest
 from hypothesis import given
@@ -12,7 +11,7 @@ from hypothesis import strategies as st
 
 from archiver.ids import ArticleRef, NotAnArticle
 from archiver.items import Listing
-from archiver.page import ArticleGone, EmptyArticle, absolute_url, decode_html, read_article
+from archiver.reading import ArticleGone, EmptyArticle, decode_html, read_article
 from archiver.render import body_markdown, render_document
 
 ID = "20251120A01ABC00"
@@ -186,20 +185,3 @@ def test_control_characters_in_origin_content_never_reach_the_body():
     data = {"title": "标题", "originContent": {"text": f"\x0b前文<p>段落\x01一</p><p>{PARAGRAPH}</p>"}}
     article = read_article(rain_page(data).encode("utf-8"), URL)
     assert article.body_html == f"前文<p>段落一</p><p>{PARAGRAPH}</p>"
-
-
-_URL_TEXT = st.text(alphabet="-!$&'()*+,./0123456789:;=?#@[]\\ \t\nABZ_abz~%é", max_size=24)
-
-
-@given(st.sampled_from(["http://", "https://", "HTTP://", "https:", "//", "/", ""]), _URL_TEXT,
-       st.sampled_from(["https://new.qq.com/rain/a/20250212A03JWP00", "http://finance.qq.com/a/20180923/000843.htm",
-                        "http://127.0.0.1:8080/rain/a/x"]))
-def test_absolute_url_is_urljoin(prefix, rest, base):
-    # The cleaning's short cut for plain absolute URLs gives what urljoin gives, whatever the URL.
-    try:
-        expected = urljoin(base, prefix + rest)
-    except ValueError:  # urljoin refuses some hosts (a bad IPv6 literal): so must the short cut
-        with pytest.raises(ValueError):
-            absolute_url(base, prefix + rest)
-        return
-    assert absolute_url(base, prefix + rest) == expected

@@ -5,7 +5,7 @@ from collections import Counter
 
 import frontmatter
 
-from archiver.page import decode_html, read_article
+from archiver.reading import decode_html, read_article
 from archiver.render import plain_text, render_document
 
 

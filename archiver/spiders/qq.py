@@ -23,7 +23,7 @@ from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import (NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
                           redirect_target, site_url)
 from archiver.items import Listing, Skip
-from archiver.page import ArticleGone, EmptyArticle, PageError, read_article
+from archiver.reading import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.pipelines import store_for
 from archiver.sitemaps import ChildSitemap, SitemapError, read_sitemap
 from archiver.store import StoreError

@@ -1,0 +1,93 @@
+"""An article's metadata from its page: id, title and date, each from the best source that has
+it (`window.DATA`, the legacy `ARTICLE_INFO`, the DOM), and the first body image."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as html_lib
+import re
+
+from archiver.ids import ArticleRef, NotAnArticle, parse_article_ref, ref_from_id
+from archiver.reading.page import QQPage
+
+_TITLE_SUFFIX = re.compile(r"(?:_[^_]{1,12})?_(?:腾讯新闻|腾讯网)\s*$")
+_DATE_NUMBERS = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2}))?")
+_FIRST_IMAGE = re.compile(r"<img[^>]*?\ssrc=\"([^\"]+)\"")
+
+
+def read_ref(page: QQPage, extra_hosts: frozenset[str]) -> ArticleRef:
+    """The article's id from its URL, else from what the page says of itself."""
+    for candidate in _ref_candidates(page):
+        if not candidate or not isinstance(candidate, str):
+            continue
+        try:
+            if "://" in candidate:
+                return parse_article_ref(candidate, extra_hosts)
+            return ref_from_id(candidate)
+        except ValueError:
+            continue
+    raise NotAnArticle(f"no qq article id in the URL or the page ({page.url or 'no URL'})")
+
+
+def _ref_candidates(page: QQPage):
+    """Where the page may give its id, best first; each looked at only if those before fail."""
+    yield page.url
+    yield from (page.data.get(key) for key in ("cms_id", "cmsId", "article_id", "url"))
+    yield page.article_info.get("article_url")
+
+
+def read_title(page: QQPage) -> str:
+    for candidate in (page.data.get("title"), page.article_info.get("title")):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    for xpath in ("//div[contains(@class,'content-article')]/h1", "//*[@id='C-Main-Article-QQ']//h1",
+                  "//div[contains(@class,'LEFT')]/h1", "//h1[not(ancestor::*[contains(@class,'dropdown')])]"):
+        for element in page.doc.xpath(xpath):
+            text = element.text_content().strip()
+            if text:
+                return text
+    titles = page.doc.xpath("//title")
+    if titles:
+        return _TITLE_SUFFIX.sub("", titles[0].text_content().strip())
+    return ""
+
+
+def read_date(page: QQPage) -> str:
+    """The first real date the page gives, best source first."""
+    for candidate in _date_candidates(page):
+        date = normalise_date(candidate)
+        if date:
+            return date
+    return ""
+
+
+def _date_candidates(page: QQPage):
+    """Where the page may give its date, best first; the DOM only when the scripts give none."""
+    yield page.data.get("pubtime")
+    yield page.data.get("pubTime")
+    yield page.article_info.get("pubtime")
+    yield from page.doc.xpath("//meta[@name='apub:time']/@content")
+    for span in page.doc.xpath("//*[contains(@class,'media-meta')]/span[1] | //*[contains(@class,'pubTime')]"):
+        yield span.text_content()
+
+
+def normalise_date(text) -> str:
+    """`YYYY-MM-DD HH:MM:SS` from qq's date forms (a time to the minute gets `:00`); "" for
+    anything that is not a real date and time (`2026-11-31`)."""
+    if not isinstance(text, str):
+        return ""
+    match = _DATE_NUMBERS.search(text)
+    if not match:
+        return ""
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    try:
+        moment = dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if year >= 1000 else ""
+
+
+def first_image(body_html: str) -> str:
+    """The first body image: the thumbnail of an article not found through the feed."""
+    match = _FIRST_IMAGE.search(body_html)
+    return html_lib.unescape(match.group(1)) if match else ""

@@ -1,0 +1,118 @@
+"""The page object: one qq article page, decoded, its scripts' data read, parsed once with lxml.
+It knows nothing of the crawl: it takes the bytes of one response (or a saved file) and the URL
+they came from."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import lxml.etree
+import lxml.html
+
+from archiver.htmltree import parse_document
+
+
+class PageError(Exception):
+    """A page that cannot be archived; the message says why."""
+
+
+class ArticleGone(PageError):
+    """The article was deleted at the source (404/410, the `babygohome` page, a deletion notice)."""
+
+
+class EmptyArticle(PageError):
+    """The page has no body text to archive."""
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
+_WINDOW_DATA = re.compile(r"window\.DATA\s*=\s*")
+_ARTICLE_INFO = re.compile(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s*)?\{")
+# `key: 'value'` or `key: "value"` on one line, in a JavaScript object literal; a key starts a word.
+_JS_STRING_FIELD = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^'\n]*)'|"([^"\n]*)")""")
+
+
+@dataclass
+class QQPage:
+    """One page: its text, its URL, `window.DATA`, and (on first use) `ARTICLE_INFO` and the
+    lxml document. A page whose scripts give everything is never parsed whole."""
+
+    html: str
+    url: str
+    data: dict = field(default_factory=dict)
+    _doc: lxml.html.HtmlElement | None = field(default=None, repr=False)
+    _article_info: dict | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_response(cls, body: bytes | str, url: str) -> QQPage:
+        """Raises EmptyArticle for a page with no text at all."""
+        html = decode_html(body) if isinstance(body, bytes) else body
+        # lxml reads every other control character (and the body is rid of them after cleaning).
+        html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
+        if not html.strip():
+            raise EmptyArticle("the page is empty")
+        return cls(html=html, url=url, data=_window_data(html))
+
+    @property
+    def article_info(self) -> dict:
+        """The legacy pages' `ARTICLE_INFO` string fields."""
+        if self._article_info is None:
+            self._article_info = _article_info(self.html)
+        return self._article_info
+
+    @property
+    def doc(self) -> lxml.html.HtmlElement:
+        """The whole page, parsed once."""
+        if self._doc is None:
+            try:
+                self._doc = parse_document(self.html)
+            except (lxml.etree.ParserError, ValueError) as error:
+                raise EmptyArticle(f"the page is not HTML ({error})") from None
+        return self._doc
+
+    def first(self, xpath: str):
+        """The first element `xpath` finds in the page, or None."""
+        found = self.doc.xpath(xpath)
+        return found[0] if found else None
+
+
+def decode_html(body: bytes) -> str:
+    """The text of a page whatever its headers or meta tags claim.
+
+    qq serves old pages as GBK/GB2312 and saved copies re-encoded to UTF-8 still declare gb2312:
+    the bytes decide. Valid UTF-8 is taken as UTF-8 (GBK text is almost never valid UTF-8);
+    anything else is read as GB18030, the superset of GBK and GB2312.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("gb18030", errors="replace")
+
+
+
+def _window_data(html: str) -> dict:
+    """The JSON object of `window.DATA = {...}`; {} when absent, not valid JSON or nested too
+    deep to read (the page's DOM is read instead)."""
+    match = _WINDOW_DATA.search(html)
+    if not match:
+        return {}
+    try:
+        data, _ = json.JSONDecoder(strict=False).raw_decode(html, match.end())
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _article_info(html: str) -> dict:
+    """The string fields of the legacy `ARTICLE_INFO = {...}` JavaScript object."""
+    match = _ARTICLE_INFO.search(html)
+    if not match:
+        return {}
+    # The object lives in a script: what follows it (styles, markup) is not searched.
+    end = html.find("</script", match.end(), match.end() + 4000)
+    block = html[match.end(): end if end != -1 else match.end() + 4000]
+    return {field.group(1): field.group(2) if field.group(2) is not None else field.group(3)
+            for field in _JS_STRING_FIELD.finditer(block)}
