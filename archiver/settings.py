@@ -107,6 +107,8 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.middlewares.BackoffRetryMiddleware": 550,
     # Just before the decompression (590): records the bodies as the server sent them.
     "archiver.warc.WarcCaptureMiddleware": 595,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "archiver.middlewares.DecompressionMiddleware": 590,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,

@@ -16,8 +16,10 @@ read): the recorded headers lose Transfer-Encoding and carry the recorded body's
 Each file's `warcinfo` record says so. `decode_body` undoes the Content-Encoding for the page
 reader (`archiver fetch`, `archiver rebuild`).
 
-The records are built and written by warcio's WARCWriter: WARC/1.1, each record its own gzip
-member, sha1 block and payload digests, HTTP heads percent-encoded where a header is not ASCII.
+The records are built and framed by warcio's WARCWriter: WARC/1.1, sha1 block and payload
+digests, HTTP heads percent-encoded where a header is not ASCII. Each record is its own gzip
+member (zlib's), stored rather than deflated when the body is already compressed: deflating
+compressed bytes again costs a crawl a tenth of its CPU and saves nothing.
 The crawl (WarcCaptureMiddleware) and `archiver fetch` write through the same WarcFileWriter,
 in their own process.
 """
@@ -194,7 +196,8 @@ class WarcFileWriter:
         started = started or dt.datetime.now(dt.timezone.utc)
         self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
         self._file = None
-        self._warc: WARCWriter | None = None
+        self._record = BytesIO()  # one record, framed by warcio, before its gzip member is written
+        self._warc = WARCWriter(self._record, gzip=False, warc_version=WARC_VERSION)
         self._sequence = 0
         self.paths: list[Path] = []
         self.records = 0
@@ -230,15 +233,25 @@ class WarcFileWriter:
                 exchange.url, "metadata", payload=BytesIO(data), length=len(data),
                 warc_content_type="application/json",
                 warc_headers_dict={**linked, "WARC-Profile": ARTICLE_PROFILE}))
+        compressed = _is_content_encoded(exchange)
         for record in records:
-            warc.write_record(record)  # one gzip member, flushed to the file
+            self._write(record, level=0 if compressed and record is records[0] else 6)
             self.records += 1
         if self._file.tell() >= self.max_bytes:
             self.close()
 
+    def _write(self, record, level: int) -> None:
+        """One record as one gzip member, flushed to the file."""
+        self._record.seek(0)
+        self._record.truncate()
+        self._warc.write_record(record)
+        gzipper = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        self._file.write(gzipper.compress(self._record.getvalue()) + gzipper.flush())
+        self._file.flush()
+
     def close(self) -> None:
         if self._file is not None:
-            file, self._file, self._warc = self._file, None, None
+            file, self._file = self._file, None
             file.close()
 
     def _open(self) -> None:
@@ -253,16 +266,21 @@ class WarcFileWriter:
             except FileExistsError:
                 continue
         self.paths.append(path)
-        self._warc = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
         info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}",
                 "http-bodies": _BODY_NOTE}
-        self._warc.write_record(self._warc.create_warcinfo_record(path.name, info))
+        self._write(self._warc.create_warcinfo_record(path.name, info), level=6)
 
     def __enter__(self) -> WarcFileWriter:
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _is_content_encoded(exchange: Exchange) -> bool:
+    """Whether the server compressed the body (gzip, br...)."""
+    return any(name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
+               for name, value in exchange.response_headers)
 
 
 def _response_head(exchange: Exchange) -> StatusAndHeaders:
