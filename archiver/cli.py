@@ -89,7 +89,7 @@ def cmd_run(args) -> int:
 
 def cmd_rebuild(args) -> int:
     from archiver.rebuild import rebuild_archive
-    from archiver.runjob import EX_TEMPFAIL, LOCK_FILE, LockHeld, RunLock
+    from archiver.lock import EX_TEMPFAIL, LOCK_FILE, LockHeld, RunLock
 
     settings = load_settings(args.settings)
     state_dir = Path(settings.get("STATE_DIR"))

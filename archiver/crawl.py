@@ -3,7 +3,12 @@ that embed the crawl (`archiver demo`, `archiver run`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scrapy.settings import Settings
+
+from archiver.store import ArchiveStore, check_writable
+from archiver.warc import warc_dir
 
 
 class SettingError(ValueError):
@@ -36,3 +41,12 @@ def run_crawl(settings: Settings, **spider_args):
     process.crawl(crawler, **{key: value for key, value in spider_args.items() if value is not None})
     process.start()
     return crawler
+
+
+def check_folders(settings) -> None:
+    """Fail now, in one line (StoreError), if the archive, STATE_DIR or the WARC folder cannot
+    be written (read-only, full, not a folder), before anything is fetched."""
+    ArchiveStore(settings.get("ARCHIVE_DIR")).ensure_writable()
+    check_writable(Path(settings.get("STATE_DIR")), "STATE_DIR")
+    if settings.getbool("WARC_ENABLED"):
+        check_writable(warc_dir(settings), "the WARC folder")

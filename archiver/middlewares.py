@@ -1,6 +1,5 @@
-"""Downloader middleware: every request kept on qq.com (and the configured endpoints), retries
-that back off instead of hammering a site that said 'slow down', and Scrapy's decompression
-spared a charset guess it throws away."""
+"""Downloader middleware: every request kept on qq.com (and the configured endpoints), and retries
+that back off instead of hammering a site that said 'slow down'."""
 
 from __future__ import annotations
 
@@ -8,10 +7,8 @@ import logging
 import random
 import time
 
-from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task
 
@@ -99,14 +96,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
         key = request.meta.get("download_slot")
         return downloader.slots.get(key) if downloader is not None and key is not None else None
 
-
-class DecompressionMiddleware(HttpCompressionMiddleware):
-    """Scrapy's HttpCompressionMiddleware, handed the compressed response as a plain Response:
-    Scrapy's `replace()` reads a text response's `encoding`, which for a page whose headers name
-    no charset (qq's old GBK pages) runs charset detection over the gzip bytes, then discards it
-    (BENCHMARKS.md: more than a tenth of a crawl's CPU)."""
-
-    def process_response(self, request, response, spider=None):
-        if isinstance(response, TextResponse) and response.headers.get(b"Content-Encoding"):
-            response = Response(**{name: getattr(response, name) for name in Response.attributes})
-        return super().process_response(request, response)

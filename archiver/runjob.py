@@ -15,30 +15,27 @@ nothing discovered, or most fetched articles unreadable.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import fcntl
 import json
 import logging
 import logging.handlers
 import os
 import re
+import signal
 import socket
-import stat
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import TextIO
 
-from archiver.crawl import run_crawl
+from archiver.crawl import check_folders, run_crawl
+from archiver.lock import EX_TEMPFAIL, LOCK_FILE, LockHeld, RunLock
 from archiver.stats import failure_reason, run_counts, summary_line
 from archiver.ids import ArticleRef
-from archiver.store import ArchiveStore, StoreError, write_file_atomically
+from archiver.store import ArchiveStore, StoreError, check_writable, write_file_atomically
 
 logger = logging.getLogger(__name__)
 
-EX_TEMPFAIL = 75
-LOCK_FILE = "run.lock"
 LAST_RUN_FILE = "last-run.json"
 LOG_FILE = "run.log"
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -51,69 +48,45 @@ class CrawlNotStarted(RuntimeError):
     """The spider could not be created (Scrapy logs why)."""
 
 
-class LockHeld(RuntimeError):
-    """Another process holds the run lock; the message names it."""
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM arrived while the run was not crawling: whatever ran stops at once."""
 
 
-class RunLock:
-    """An exclusive flock on STATE_DIR/run.lock, holding the holder's pid, host and start time.
+class Interruption:
+    """The first SIGINT or SIGTERM a run receives. During the crawl Scrapy's own handlers stop
+    it (gracefully, then at once on a second signal) once the signal is noted here; outside the
+    crawl (starting, refreshing) a signal raises RunInterrupted, which ends even a download that
+    is under way, so the run stops promptly and is recorded as interrupted."""
 
-    The lock file is never removed: removing it would let two runs lock two different files.
-    """
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._fd: int | None = None
+    def __init__(self):
+        self.signum: int | None = None
 
-    def acquire(self) -> None:
-        """Raises LockHeld, or OSError for a lock path that is not a plain file (a symbolic link
-        is never followed: the file it points to would be truncated)."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise OSError(errno.ELOOP, f"{self.path} is a symbolic link; refusing to follow it") from None
-            raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise OSError(errno.EINVAL, f"{self.path} is not a regular file; refusing to use it as the lock")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            holder = _read_holder(fd)
-            os.close(fd)
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise LockHeld(holder) from None
-            raise
-        holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                  "started": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(holder) + "\n").encode("utf-8"), 0)
-        self._fd = fd
+    def _note(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
 
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        try:
-            os.ftruncate(fd, 0)
-        finally:
-            os.close(fd)  # closing the last descriptor drops the flock
+    def stop_at_once(self) -> None:
+        def handler(signum, frame):
+            self._note(signum)
+            raise RunInterrupted(signal.Signals(signum).name)
 
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
+        for signum in self.SIGNALS:
+            signal.signal(signum, handler)
 
-    def __exit__(self, *exc_info) -> None:
-        self.release()
+    def watch_crawl(self) -> None:
+        """Called as the engine starts, when Scrapy's handlers are in place: they stay in charge."""
+        for signum in self.SIGNALS:
+            def handler(received, frame, scrapys=signal.getsignal(signum)):
+                self._note(received)
+                if callable(scrapys):
+                    scrapys(received, frame)
+            signal.signal(signum, handler)
 
-
-def _read_holder(fd: int) -> str:
-    try:
-        holder = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
-        return f"pid {holder['pid']} on {holder['host']}, started {holder['started']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "holder not yet recorded"
+    def ignore(self) -> None:
+        for signum in self.SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -131,7 +104,14 @@ def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO 
         err.write(f"archiver run: another run is active ({held}); not starting\n")
         return EX_TEMPFAIL
     except OSError as error:
-        err.write(f"archiver run: cannot use STATE_DIR {state_dir}: {error.strerror or error}\n")
+        err.write(f"archiver run: FAILED: STATE_DIR {state_dir} cannot be written: {error.strerror or error}\n")
+        return 1
+    try:
+        # Nothing could be recorded, not even the run's log: one line, before anything is fetched.
+        check_writable(state_dir, "STATE_DIR")
+    except StoreError as error:
+        lock.release()
+        err.write(f"archiver run: FAILED: {error}\n")
         return 1
     try:
         return _Run(settings, state_dir, out, err).execute(spider_args)
@@ -141,13 +121,19 @@ def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO 
 
 class CrawlHandle:
     """Extension `archiver run` adds to its crawl: the running crawler, so that a crawl stopped
-    at the hard time limit can still be counted."""
+    at the hard time limit can still be counted, and the run's Interruption, told when the
+    engine starts."""
 
     crawler = None
+    interruption: Interruption | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
+        from scrapy import signals
+
         CrawlHandle.crawler = crawler
+        if CrawlHandle.interruption is not None:
+            crawler.signals.connect(CrawlHandle.interruption.watch_crawl, signal=signals.engine_started)
         return cls()
 
 
@@ -177,13 +163,20 @@ class _Run:
                      priority="cmdline")
         logger.info("run started (pid %d), spider arguments %s", os.getpid(), spider_args or "{}")
         watchdog = self._start_watchdog()
+        interruption = CrawlHandle.interruption = Interruption()
+        counts = refresh = None
         try:
+            interruption.stop_at_once()
             # As the spider does, but before the crawl starts: a clean failure, not a traceback.
-            ArchiveStore(settings.get("ARCHIVE_DIR")).ensure_writable()
+            check_folders(settings)
             counts, finish_reason, crawl_failure = _crawl(settings, spider_args)
-            refresh = _refresh(settings, self.started, self.deadline)
+            interruption.stop_at_once()
+            if interruption.signum is None:
+                refresh = _refresh(settings, self.started, self.deadline)
             problems = run_problems(crawl_failure, counts, refresh, finish_reason,
                                     discovering=_discovers(spider_args))
+        except RunInterrupted:
+            finish_reason, problems = "interrupted", []
         except (StoreError, CrawlNotStarted) as error:
             logger.error("%s", error)
             counts, finish_reason, refresh, problems = None, "not_started", None, [str(error)]
@@ -192,9 +185,15 @@ class _Run:
             counts, finish_reason, refresh = None, "crashed", None
             problems = [f"the run crashed: {type(error).__name__}: {error}"]
         finally:
+            interruption.ignore()  # the run is recorded whole
             if watchdog is not None:
                 watchdog.cancel()
+        if interruption.signum is not None:
+            name = signal.Signals(interruption.signum).name
+            finish_reason, problems = "interrupted", [f"interrupted by {name} ({finish_reason})"]
         status = self.finish(counts, refresh, finish_reason, problems)
+        if interruption.signum is not None and status is not None:
+            return 128 + interruption.signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports them
         return 1 if status is None else status  # None: the hard stop finished it, as a failure
 
     def _start_watchdog(self) -> threading.Timer | None:
@@ -251,7 +250,10 @@ class _Run:
             logging.root.removeHandler(self.errors)
             logging.root.removeHandler(self.file_log)
             self.file_log.close()
-            _write_json(self.state_dir / LAST_RUN_FILE, record)
+            try:
+                _write_json(self.state_dir / LAST_RUN_FILE, record)
+            except OSError as error:
+                problems = [*problems, f"cannot write {LAST_RUN_FILE}: {error.strerror or error}"]
             self.out.write(line + "\n")
             self.out.flush()
             for problem in problems:
@@ -299,12 +301,14 @@ def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
                 continue
             with path.open(encoding="utf-8") as handle:
                 head = handle.read(4096)
-        except OSError:
+            match = _DATE_LINE.search(head)
+            published = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S") if match else None
+        except (OSError, ValueError) as error:  # not UTF-8, an impossible date: left as it is
+            logger.warning("refresh: %s cannot be read (%s); left untouched", path, error)
             continue
-        match = _DATE_LINE.search(head)
-        if not match:
+        if published is None:
+            logger.warning("refresh: %s has no date line; left untouched", path)
             continue
-        published = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
         if published >= cutoff:
             recent.append(ref)
     return sorted(recent, key=lambda ref: ref.article_id)
@@ -315,13 +319,22 @@ def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | N
     hours = settings.getfloat("REFRESH_HOURS")
     if hours <= 0:
         return None
-    from archiver.fetch import ArticleFetcher
-    from archiver.stats import DELETED
-
     store = ArchiveStore(settings.get("ARCHIVE_DIR"))
     refs = recent_articles(store, hours, dt.datetime.now(dt.timezone.utc), started.timestamp())
     counts = {"checked": 0, "updated": 0, "unchanged": 0, "deleted": 0, "failed": 0, "not_reached": 0}
     logger.info("refresh: %d archived articles published within %g hours", len(refs), hours)
+    try:
+        _refresh_each(settings, store, refs, counts, deadline)
+    except RunInterrupted as signal_name:  # the run records itself as interrupted
+        counts["not_reached"] = len(refs) - counts["checked"]
+        logger.warning("refresh: stopped by %s, %d articles not checked", signal_name, counts["not_reached"])
+    return counts
+
+
+def _refresh_each(settings, store: ArchiveStore, refs: list[ArticleRef], counts: dict, deadline: float | None) -> None:
+    from archiver.fetch import ArticleFetcher
+    from archiver.stats import DELETED
+
     with ArticleFetcher(settings, store=store, deadline=deadline) as fetcher:
         for index, ref in enumerate(refs):
             if deadline is not None and time.monotonic() >= deadline:
@@ -339,7 +352,6 @@ def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | N
             else:
                 counts["deleted" if result.status == DELETED else "failed"] += 1
                 logger.warning("refresh: %s", result.line())
-    return counts
 
 
 # --- judging and reporting ---------------------------------------------------------------------------
@@ -349,16 +361,15 @@ def run_problems(crawl_failure: str | None, counts: dict, refresh: dict | None, 
     """Why the run failed, for cron mail or a monitor; empty when it did not.
 
     `crawl_failure` is the crawl's own verdict (`archiver.stats.failure_reason`: a feed or
-    sitemap unreadable, the archive unwritable, most pages unreadable); a run also fails when it
+    sitemap unreadable, the archive unwritable, more than half of the articles failed); a run also fails when it
     discovered nothing at all (a feed that never answered before the time limit) or when most
     refreshed articles could not be fetched or read.
     """
     problems = [crawl_failure] if crawl_failure else []
     if discovering and not counts["discovered"] and not counts["errors"]:
         problems.append(f"no article was discovered (the crawl ended: {finish_reason})")
-    if refresh and refresh["failed"] >= 2 and refresh["failed"] > refresh["updated"] + refresh["unchanged"]:
-        checked = refresh["failed"] + refresh["updated"] + refresh["unchanged"]
-        problems.append(f"{refresh['failed']} of {checked} refreshed articles could not be fetched or read")
+    if refresh and refresh["failed"] * 2 > refresh["checked"]:
+        problems.append(f"{refresh['failed']} of {refresh['checked']} refreshed articles could not be fetched or read")
     return problems
 
 

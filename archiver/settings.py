@@ -91,6 +91,8 @@ RUN_LOG_LEVEL = "INFO"
 WARC_ENABLED = True
 # A run starts a new WARC file once the current one reaches this size.
 WARC_MAX_BYTES = 1024 * 1024 * 1024
+# WARC files older than this many days are removed when a crawl starts; 0 keeps them all.
+WARC_KEEP_DAYS = 30
 # The only hosts (and their subdomains) images are downloaded from: Tencent's image servers.
 IMAGE_HOST_DOMAINS = ["qq.com", "gtimg.com", "gtimg.cn", "qpic.cn", "idqqimg.com"]
 # Download body images and thumbnails into the Hugo static folder and link to them (off: hot-link, as the site does).
@@ -107,8 +109,6 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.middlewares.BackoffRetryMiddleware": 550,
     # Just before the decompression (590): records the bodies as the server sent them.
     "archiver.warc.WarcCaptureMiddleware": 595,
-    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "archiver.middlewares.DecompressionMiddleware": 590,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,

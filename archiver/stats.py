@@ -34,8 +34,6 @@ SKIP_REASONS = tuple(SKIP_LABELS)
 FAILURE_REASONS = {"download": "the page could not be downloaded", "unreadable": "the page could not be read",
                    "no_body": "the page has no body text", "no_title": "the page has no title",
                    "store": "the archive could not be written"}
-# Failures that say nothing about the page layout: the network failed, or the disk.
-_NOT_READING_FAILURES = ("download", "store")
 
 
 def record_failure(stats, reason: str) -> None:
@@ -65,19 +63,28 @@ def run_counts(stats) -> dict:
 def failure_reason(stats) -> str | None:
     """Why a finished run counts as failed, or None when it did its job.
 
-    A feed or sitemap that could not be read, an archive that could not be written, or most of
-    the fetched articles failing to read (a changed page layout): each must wake someone up.
+    A feed or sitemap that could not be read, an archive that could not be written, or more than
+    half of the attempted articles failing (downloads that gave up after their retries as much as
+    pages that did not read; articles deleted at the source are not failures): each must wake
+    someone up.
     """
     get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
+    if stats.get_value("qq/unwritable"):
+        return stats.get_value("qq/unwritable")
     if stats.get_value("finish_reason") == "store_error" or get("qq/failed/store"):
         return "the archive could not be written (see the log)"
     if get("qq/errors"):
         return f"{get('qq/errors')} feed or sitemap request(s) could not be read (see the log)"
-    read_failures = get("qq/failed") - sum(get(f"qq/failed/{reason}") for reason in _NOT_READING_FAILURES)
-    read = sum(get(f"qq/{outcome}") for outcome in STORED)
-    if read_failures >= 2 and read_failures > read:
-        return f"{read_failures} of {read + read_failures} fetched articles could not be read: has the page layout changed?"
-    return None
+    failed = get(f"qq/{FAILED}")
+    attempted = failed + get(f"qq/{DELETED}") + sum(get(f"qq/{outcome}") for outcome in STORED)
+    if failed * 2 <= attempted:
+        return None
+    read_failures = failed - get("qq/failed/download")
+    if read_failures * 2 > attempted:
+        return f"{read_failures} of {attempted} fetched articles could not be read: has the page layout changed?"
+    by_reason = ", ".join(f"{reason} {get(f'qq/{FAILED}/{reason}')}" for reason in FAILURE_REASONS
+                          if get(f"qq/{FAILED}/{reason}"))
+    return f"{failed} of {attempted} attempted articles failed ({by_reason})"
 
 
 def summary_line(counts: dict) -> str:

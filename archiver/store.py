@@ -40,6 +40,9 @@ STALE_TEMP_SECONDS = 600
 class StoreError(OSError):
     """The archive cannot be written (read-only, full, not a directory); the message says how."""
 
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -81,16 +84,7 @@ class ArchiveStore:
     def ensure_writable(self) -> None:
         """Fail now, with a clear message, if no article could be stored (read-only, full,
         not a folder), rather than after a crawl's worth of fetching."""
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.folder) as probe:
-                probe.write(b"qq-archiver write check\n" * 16)
-                probe.flush()
-                os.fsync(probe.fileno())
-        except OSError as error:
-            raise StoreError(error.errno or errno.EIO,
-                             f"the archive folder {self.folder} cannot be written: "
-                             f"{error.strerror or error}") from None
+        check_writable(self.folder, "the archive folder")
 
     def __contains__(self, ref: ArticleRef) -> bool:
         return self._existing_path(ref) is not None
@@ -177,6 +171,20 @@ class ArchiveStore:
         if self._unsynced:
             self._unsynced = False
             _fsync_dir(self.folder)
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Raise StoreError, in one line naming `what`, unless a file (a few KB, synced) can be
+    written in `folder`, made first if it is missing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder) as probe:
+            probe.write(b"qq-archiver write check\n" * 16)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise StoreError(error.errno or errno.EIO,
+                         f"{what} {folder} cannot be written: {error.strerror or error}") from None
 
 
 def write_file_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX, suffix: str = TEMP_SUFFIX) -> None:

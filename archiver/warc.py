@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -310,6 +311,23 @@ def _reason(status: int) -> str:
         return "Unknown"  # qq's own codes (567 rate limited) have no standard phrase
 
 
+def remove_old_captures(folder: Path, keep_days: float, now: float | None = None) -> int:
+    """Remove this project's WARC files in `folder` last written more than `keep_days` ago (0:
+    keep them all); how many went. Files of other names are never touched."""
+    if keep_days <= 0:
+        return 0
+    cutoff = (now if now is not None else time.time()) - keep_days * 86400
+    removed = 0
+    for path in folder.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}"):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError as error:
+            logger.warning("cannot remove the old WARC file %s: %s", path, error.strerror or error)
+    return removed
+
+
 class WarcCaptureMiddleware:
     """Downloader middleware: writes every response the crawl receives (retried attempts,
     redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
@@ -332,6 +350,9 @@ class WarcCaptureMiddleware:
         writer = open_capture(crawler.settings)
         if writer is None:
             raise NotConfigured("WARC_ENABLED is off")
+        removed = remove_old_captures(writer.folder, crawler.settings.getfloat("WARC_KEEP_DAYS"))
+        if removed:
+            logger.info("removed %d WARC file(s) older than WARC_KEEP_DAYS", removed)
         middleware = cls(writer, crawler.stats)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware

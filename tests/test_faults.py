@@ -245,3 +245,19 @@ def test_an_archive_that_fills_up_fails_loudly_and_loses_nothing(server, small_m
     assert kept.read_bytes() == original
     assert not [path for path in folder.iterdir() if path.name.startswith(TEMP_PREFIX)]
     assert_complete_documents(archive)
+
+
+def test_a_full_state_dir_fails_archiver_run_in_one_line_before_any_request(server, small_mount, tmp_path):
+    import sys
+
+    state = small_mount("state", "size=64k")
+    (state / "run.lock").write_bytes(b"")
+    _fill(state, 0)
+    overrides = {**server.settings(), "ARCHIVE_DIR": str(tmp_path / "content"), "STATE_DIR": str(state)}
+    command = [sys.executable, "-m", "archiver", "run"] + [part for name, value in overrides.items()
+                                                          for part in ("-s", f"{name}={value}")]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"archiver run: FAILED: STATE_DIR {state} cannot be written: No space left on device"]
+    assert server.count() == 0

@@ -61,31 +61,3 @@ def test_backoff_grows_and_is_capped(attempt, ceiling):
     assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
     assert max(delays) - min(delays) > 0  # jittered
 
-
-def test_decompression_gives_scrapys_response_without_guessing_the_compressed_charset(monkeypatch):
-    import gzip
-
-    from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
-    from scrapy.http import HtmlResponse, TextResponse
-
-    from archiver.middlewares import DecompressionMiddleware
-
-    page = "<html><head><meta charset='gb2312'><title>旧</title></head><body><p>正文</p></body></html>".encode("gbk")
-    guessed = []
-    real_guess = TextResponse._body_inferred_encoding
-    monkeypatch.setattr(TextResponse, "_body_inferred_encoding",
-                        lambda self: guessed.append(self.body) or real_guess(self))
-
-    def decompressed(cls):
-        crawler = get_crawler(settings_dict={})
-        crawler.stats.open_spider()
-        response = HtmlResponse("http://tech.qq.com/a/20161014/006270.htm", body=gzip.compress(page),
-                                headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
-        return cls.from_crawler(crawler).process_response(Request(response.url), response)
-
-    theirs = decompressed(HttpCompressionMiddleware)
-    assert guessed  # Scrapy's guessed the charset of the gzip bytes
-    guessed.clear()
-    ours = decompressed(DecompressionMiddleware)
-    assert guessed == []
-    assert (type(ours), ours.body, ours.url, ours.text) == (type(theirs), theirs.body, theirs.url, theirs.text)

@@ -140,7 +140,7 @@ def test_a_newer_capture_without_a_thumbnail_keeps_the_older_one(tmp_path, capsy
 
 def test_rebuild_waits_for_no_run(tmp_path, capsys):
     """A rebuild takes `archiver run`'s lock: never two writers of one archive."""
-    from archiver.runjob import EX_TEMPFAIL, LOCK_FILE, RunLock
+    from archiver.lock import EX_TEMPFAIL, LOCK_FILE, RunLock
 
     (tmp_path / "state").mkdir()
     with RunLock(tmp_path / "state" / LOCK_FILE):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from archiver.demo.server import FixtureServer, Reply
-from archiver.runjob import BEIJING, EX_TEMPFAIL, LockHeld, RunLock, recent_articles, run_problems
+from archiver.lock import EX_TEMPFAIL, LockHeld, RunLock
+from archiver.runjob import BEIJING, recent_articles, run_problems
 from archiver.store import ArchiveStore
 
 NOW = dt.datetime.now(BEIJING)
@@ -190,7 +192,7 @@ def test_most_articles_unreadable_exits_non_zero(server, site, tmp_path):
     record = last_run(tmp_path)
     counts = record["counts"]
     assert (counts["archived"], counts["failed"], counts["deleted"]) == (0, 2, 1)
-    assert any("2 of 2 fetched articles could not be read" in problem for problem in record["problems"])
+    assert any("2 of 3 fetched articles could not be read" in problem for problem in record["problems"])
     assert not (tmp_path / "content" / "zh-CN").exists() or not list((tmp_path / "content").rglob("*.md"))
 
 
@@ -340,3 +342,79 @@ def test_a_lock_that_is_a_symbolic_link_is_refused_and_its_target_left_alone(ser
     assert precious.read_text(encoding="utf-8") == "keep me\n"
     with pytest.raises(OSError, match="symbolic link"):
         RunLock(state / "run.lock").acquire()
+
+
+def test_a_run_whose_articles_all_answer_567_fails(server, tmp_path):
+    for article_id in (FRESH_ID, SECOND_ID):
+        server.script(f"/rain/a/{article_id}", [Reply(567)] * 10)
+    result = archiver_run(server, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "archiver run: FAILED: 2 of 3 attempted articles failed (download 2)" in result.stderr
+    record = last_run(tmp_path)
+    assert record["ok"] is False and record["counts"]["failed_by_reason"] == {"download": 2}
+
+
+# --- signals ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_mid_crawl_stops_the_run_and_records_it_interrupted(server, tmp_path, signum, status):
+    server.script(FEED_PATH, [slow_feed(30)])
+    process = start_run(server, tmp_path)
+    wait_for_feed_request(server, process)
+    started = time.monotonic()
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == status, err[-2000:]
+    assert time.monotonic() - started < 10
+    record = last_run(tmp_path)
+    assert (record["ok"], record["finish_reason"]) == (False, "interrupted")
+    assert record["problems"][0].startswith(f"interrupted by {signal.Signals(signum).name}")
+
+
+def test_a_signal_during_the_refresh_stops_it_at_once(server, site, tmp_path):
+    assert archiver_run(server, tmp_path).returncode == 0
+    for article_id in (FRESH_ID, SECOND_ID):
+        os.utime(article_file(tmp_path, article_id), (OLD_TIME, OLD_TIME))
+    before = article_file(tmp_path, FRESH_ID).read_bytes()
+    server.script(f"/rain/a/{FRESH_ID}", [Reply(200, article_page(FRESH_ID, RECENT), delay=30)])
+    server.reset_log()
+    process = start_run(server, tmp_path, REFRESH_HOURS=6, DOWNLOAD_TIMEOUT=25)
+    deadline = time.monotonic() + 30
+    while server.count(f"/rain/a/{FRESH_ID}") < 1:  # the refresh is downloading, slowly
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, err[-2000:]
+    assert time.monotonic() - started < 5  # not the 25 s the download could take
+    record = last_run(tmp_path)
+    assert record["finish_reason"] == "interrupted" and record["refresh"]["not_reached"] >= 1
+    assert article_file(tmp_path, FRESH_ID).read_bytes() == before
+
+
+def test_an_archived_file_that_cannot_be_read_is_reported_and_left_alone(server, site, tmp_path):
+    assert archiver_run(server, tmp_path).returncode == 0
+    folder = tmp_path / "content" / "zh-CN" / "news" / "qq"
+    impossible = folder / f"{TODAY}A09999" "00.zh-CN.md"
+    impossible.write_text(f'---\ntitle: "坏日期"\ndate: "{TODAY[:4]}-11-31 10:00:00"\n---\n\n正文\n', encoding="utf-8")
+    not_utf8 = folder / f"{TODAY}A09998" "00.zh-CN.md"
+    not_utf8.write_bytes(b'---\ntitle: "\xff\xfe"\n---\n')
+    contents = {path: path.read_bytes() for path in (impossible, not_utf8)}
+    result = archiver_run(server, tmp_path, REFRESH_HOURS=6)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "state" / "run.log").read_text(encoding="utf-8")
+    assert log.count(f"{impossible.name} cannot be read") == 1 and log.count(f"{not_utf8.name} cannot be read") == 1
+    assert all(path.read_bytes() == data for path, data in contents.items())
+
+
+# --- folders that cannot be written ----------------------------------------------------------------
+
+def test_a_warc_folder_that_cannot_be_written_fails_the_run_before_any_request(server, tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "warc").write_text("a file, not a folder\n", encoding="utf-8")
+    result = archiver_run(server, tmp_path)
+    assert result.returncode == 1
+    assert "FAILED: the WARC folder" in result.stderr and "Traceback" not in result.stderr
+    assert server.count() == 0
+    assert last_run(tmp_path)["finish_reason"] == "not_started"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import gzip
 import json
 import random
@@ -302,13 +303,16 @@ def test_capture_can_be_turned_off(server, tmp_path):
     assert not (state / "warc").exists()
 
 
-def test_an_unwritable_capture_folder_does_not_stop_the_crawl(server, tmp_path):
+def test_a_capture_folder_that_cannot_be_written_stops_the_crawl_before_any_request(server, tmp_path):
     state = tmp_path / "state"
-    state.write_text("a file where the folder should be", encoding="utf-8")
+    state.mkdir()
+    (state / "warc").write_text("a file where the folder should be", encoding="utf-8")
     result = crawl(server, tmp_path / "archive", "url=20251120A01ABC00", STATE_DIR=str(state))
-    assert result.counts["archived"] == 1
-    assert result.log.count("cannot write the WARC capture") == 1, result.log[-3000:]
-    assert "'warc/records': 0" in result.log
+    assert result.returncode == 1 and result.counts["discovered"] == 0
+    errors = [line for line in result.log.splitlines() if "] ERROR:" in line]
+    assert errors and all("the WARC folder" in line for line in errors), errors
+    assert "Traceback" not in result.log
+    assert server.count("/rain/a/") == 0
 
 
 def test_a_requests_download_is_captured_the_same_way(server, tmp_path):
@@ -329,3 +333,17 @@ def test_a_requests_download_is_captured_the_same_way(server, tmp_path):
     assert records[1]["body"] == body == (server.site_dir / "pages" / "20251120A01ABC00.html").read_bytes()
     assert records[2]["http"].get_header("User-Agent") == "test"
     assert open_capture(load_settings({"WARC_ENABLED": "False"})) is None
+
+
+def test_warc_files_older_than_warc_keep_days_are_removed_and_nothing_else(tmp_path):
+    from archiver.warc import remove_old_captures
+
+    now = 2_000_000_000
+    old, young, other = (tmp_path / "qq-20250101T000000Z-1-00000.warc.gz", tmp_path / "qq-20250201T000000Z-1-00000.warc.gz",
+                         tmp_path / "keep-me.warc.gz")
+    for path, age_days in ((old, 31), (young, 29), (other, 400)):
+        path.write_bytes(b"x")
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    assert remove_old_captures(tmp_path, 30, now) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([young.name, other.name])
+    assert remove_old_captures(tmp_path, 0, now + 10**9) == 0

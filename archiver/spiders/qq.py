@@ -19,6 +19,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import JsonRequest
 
 from archiver.stats import SKIP_LABELS, record_deleted, record_failure
+from archiver.crawl import check_folders
 from archiver.feeds import FeedError, feed_request_body, parse_feed
 from archiver.ids import (NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
                           redirect_target, site_url)
@@ -90,13 +91,17 @@ class QQSpider(scrapy.Spider):
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.unarchivable.save, signal=signals.spider_closed)
         try:
-            spider.store.ensure_writable()
+            check_folders(settings)
+            spider.unwritable = None
         except StoreError as error:
-            logger.error("%s", error)
-            raise
+            spider.unwritable = str(error)
         return spider
 
     async def start(self):
+        if self.unwritable:  # one line, nothing fetched; the run fails
+            logger.error("%s: nothing is fetched", self.unwritable)
+            self.crawler.stats.set_value("qq/unwritable", self.unwritable)
+            return
         for text in self.urls:
             request = self._consider(self._listing_from_argument(text))
             if request is not None:
