@@ -7,7 +7,7 @@ import dataclasses
 import frontmatter
 
 from archiver.items import Article
-from archiver.render import clean_title, plain_text, render_document
+from archiver.render import clean_title, has_content, render_document
 from archiver.stats import Outcome
 from archiver.store import ArchiveStore, Stored
 
@@ -32,7 +32,7 @@ class NotArchivable(ValueError):
 
 def check_archivable(article: Article) -> None:
     """Raise NotArchivable for an article with no body text or no title."""
-    if not plain_text(article.body_html).strip():
+    if not has_content(article.body_html):
         raise NotArchivable("no_body", f"{article.article_id}: no body text, not archived")
     if not clean_title(article.title):
         raise NotArchivable("no_title", f"{article.article_id}: no title, not archived")

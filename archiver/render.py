@@ -20,6 +20,8 @@ from archiver.items import Article
 from archiver.markdown import fragment_markdown
 
 SUMMARY_LIMIT = 80
+# How every embedded video's link starts in body HTML (archiver.reading.videos).
+VIDEO_LINK = 'href="https://v.qq.com/x/page/'
 SUMMARY_LENGTH = 50
 
 _FRONT_MATTER = """---
@@ -124,6 +126,11 @@ def plain_text(body_html: str) -> str:
     if not body_html.strip():
         return ""
     return _fragment(body_html).text_content()
+
+
+def has_content(body_html: str) -> bool:
+    """Whether a body holds anything to archive: text, or an embedded video."""
+    return bool(plain_text(body_html).strip()) or VIDEO_LINK in body_html
 
 
 def summarise(body_html: str) -> str:

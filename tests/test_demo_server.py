@@ -245,7 +245,7 @@ def test_request_log_records_each_request(server):
 
 def test_max_in_flight_counts_requests_handled_at_once(server):
     path = "/rain/a/20251121A02DEF00"
-    server.script(path, [Reply(200, b"ok", delay=0.4)] * 5)
+    server.script(path, [Reply(200, b"ok", delay=1.5)] * 5)
     threads = [threading.Thread(target=requests.get, args=(server.url(path),), kwargs={"timeout": 5}) for _ in range(5)]
     for thread in threads:
         thread.start()

@@ -136,3 +136,18 @@ def test_a_gzip_bomb_is_refused(monkeypatch):
     monkeypatch.setattr("archiver.sitemaps.MAX_SITEMAP_BYTES", 100_000)
     with pytest.raises(SitemapError, match="larger than"):
         list(read_sitemap(gzip.compress(big_sitemap(5_000)), "sitemap_1.xml"))
+
+
+def test_feeds_and_sitemaps_that_list_twf_articles_give_listings():
+    twf = "TWF2020041300303000"
+    feed = json.dumps({"ret": 0, "data": [
+        {"id": twf, "title": "TWF", "articletype": "0", "publish_time": "2020-04-13 09:12:45",
+         "link_info": {"url": f"https://new.qq.com/omn/TWF20200/{twf}.html"}},
+        {"id": twf[:-2] + "11", "title": "by id", "articletype": "0"},
+        {"id": "20200413V0ABCD00", "title": "a video", "articletype": "525"}]}).encode()
+    entries = parse_feed(feed, "feed")
+    assert [getattr(entry, "ref", None) and entry.ref.article_id for entry in entries[:2]] == [twf, twf[:-2] + "11"]
+    assert entries[2].reason == "not_article"  # a video item stays skipped
+    sitemap = (f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://new.qq.com/rain/a/{twf}'
+               f'</loc></url></urlset>').encode()
+    assert [entry.ref.article_id for entry in read_sitemap(sitemap, "sitemap_1.xml")] == [twf]

@@ -10,7 +10,8 @@ from archiver.htmltree import new_element, parse_fragment
 from archiver.reading.cleaning import clean_body, html_attribute, without_controls
 from archiver.reading.fallback import from_trafilatura
 from archiver.reading.page import QQPage
-from archiver.render import plain_text
+from archiver.reading.videos import PLACEHOLDER as VIDEO_PLACEHOLDER, VIDEO_CLASS, page_videos, place_videos
+from archiver.render import has_content
 
 _IMG_PLACEHOLDER = re.compile(r"<!--\s*(IMG_\d+)\s*-->")
 # `originAttribute` image keys, best first.
@@ -42,8 +43,14 @@ def from_origin_content(page: QQPage):
         alt = info.get("desc") if isinstance(info.get("desc"), str) else ""
         return f"<p><img src=\"{html_attribute(src)}\" alt=\"{html_attribute(alt)}\"></p>"
 
+    videos = page_videos(page)
+
+    def video(match: re.Match) -> str:
+        index = int(match.group(1))
+        return videos[index].html() if index < len(videos) else ""
+
     # lxml refuses a control character in the text it puts before the first element.
-    return parse_fragment(without_controls(_IMG_PLACEHOLDER.sub(image, text)))
+    return parse_fragment(without_controls(VIDEO_PLACEHOLDER.sub(video, _IMG_PLACEHOLDER.sub(image, text))))
 
 
 def _origin_image_url(value) -> str:
@@ -69,8 +76,12 @@ def from_content_wrap(page: QQPage):
 
 
 def from_one_p(page: QQPage):
-    """2017-2021 omn pages: the `p.one-p` paragraphs, each with the text that follows it."""
+    """2017-2021 omn pages: the `p.one-p` paragraphs, each with the text that follows it, and
+    the videos between them."""
     paragraphs = page.doc.xpath(_with_class("p", "one-p"))
+    if paragraphs and page_videos(page):
+        place_videos(page.doc, page, append_rest=False)
+        paragraphs = page.doc.xpath(f"{_with_class('p', 'one-p')} | {_with_class('p', VIDEO_CLASS)}")
     if not paragraphs:
         return None
     container = new_element("div")
@@ -102,14 +113,15 @@ def read_body(page: QQPage, base_url: str) -> tuple[str, str]:
         if container is None:
             continue
         known_layout = True
+        place_videos(container, page)
         body_html = clean_body(container, base_url)
-        if plain_text(body_html).strip():
+        if has_content(body_html):
             return body_html, layout
     # A page of a known layout whose body is empty (a video, a deleted article) is not handed to
     # trafilatura: whatever else the page holds is not the article.
     container = None if known_layout else from_trafilatura(page)
     if container is not None:
         body_html = clean_body(container, base_url)
-        if plain_text(body_html).strip():
+        if has_content(body_html):
             return body_html, "trafilatura"
     return "", "none"

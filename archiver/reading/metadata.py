@@ -9,6 +9,7 @@ import re
 
 from archiver.ids import ArticleRef, NotAnArticle, parse_article_ref, ref_from_id
 from archiver.reading.page import QQPage
+from archiver.reading.videos import VIDEO_CLASS
 
 _TITLE_SUFFIX = re.compile(r"(?:_[^_]{1,12})?_(?:腾讯新闻|腾讯网)\s*$")
 _DATE_NUMBERS = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2}))?")
@@ -88,6 +89,13 @@ def normalise_date(text) -> str:
 
 
 def first_image(body_html: str) -> str:
-    """The first body image: the thumbnail of an article not found through the feed."""
-    match = _FIRST_IMAGE.search(body_html)
-    return html_lib.unescape(match.group(1)) if match else ""
+    """The thumbnail of an article not found through the feed: its first body image, else its
+    first video's poster."""
+    posters = []
+    for match in _FIRST_IMAGE.finditer(body_html):
+        src = html_lib.unescape(match.group(1))
+        if body_html.rfind(f'<p class="{VIDEO_CLASS}">', 0, match.start()) > body_html.rfind("</p>", 0, match.start()):
+            posters.append(src)  # inside a video's paragraph
+            continue
+        return src
+    return posters[0] if posters else ""

@@ -1,0 +1,111 @@
+"""Videos embedded in an article, rendered where they stand as a linked poster.
+
+Pages list their videos in `window.DATA.videoArr` (`vid`, `title`, `img` = poster, `desc`);
+2020-2021 omn pages push each one from a script right after the empty `div.videoPlayerWrap` that
+marks its place. A video whose place the page does not mark goes at the end of the body, so that
+none vanishes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+
+from archiver.htmltree import parse_fragment
+from archiver.reading.page import QQPage
+
+WATCH_URL = "https://v.qq.com/x/page/{vid}.html"
+# The class of a video's paragraph in body HTML: a poster is not the article's first image.
+VIDEO_CLASS = "qq-video"
+_VID = re.compile(r"[0-9A-Za-z]{6,32}")
+_PUSH = re.compile(r"videoArr\.push\(\s*")
+# Where a page marks a video's place: the omn player's wrapper, or an element naming its vid.
+VIDEO_PLACES = ".//div[contains(concat(' ', normalize-space(@class), ' '), ' videoPlayerWrap ')] | .//*[@data-vid]"
+PLACEHOLDER = re.compile(r"<!--\s*VIDEO_(\d+)\s*-->")
+
+
+@dataclass(frozen=True)
+class Video:
+    vid: str
+    title: str = ""
+    poster: str = ""
+    desc: str = ""
+
+    @classmethod
+    def from_data(cls, data) -> Video | None:
+        """A videoArr entry; None unless it names a plausible vid."""
+        if not isinstance(data, dict) or not isinstance(data.get("vid"), str) or not _VID.fullmatch(data["vid"]):
+            return None
+        text = lambda key: data[key].strip() if isinstance(data.get(key), str) else ""  # noqa: E731
+        poster = text("img")
+        if poster.startswith("//"):
+            poster = "https:" + poster
+        elif poster.startswith("http://"):
+            poster = "https://" + poster[len("http://"):]
+        return cls(data["vid"], text("title"), poster if poster.startswith("https://") else "", text("desc"))
+
+    def html(self) -> str:
+        """The video as body HTML: its poster linked to its watch page, or a plain link."""
+        link = html.escape(WATCH_URL.format(vid=self.vid))
+        if self.poster:
+            return (f'<p class="{VIDEO_CLASS}"><a href="{link}"><img src="{html.escape(self.poster)}" '
+                    f'alt="{html.escape(self.desc or self.title)}"></a></p>')
+        return f'<p class="{VIDEO_CLASS}"><a href="{link}">{html.escape(self.title or self.vid)}</a></p>'
+
+
+def page_videos(page: QQPage) -> list[Video]:
+    """Every video the page lists, in order, each once: `window.DATA.videoArr`, then the pushes."""
+    entries = page.data.get("videoArr") if isinstance(page.data.get("videoArr"), list) else []
+    entries = list(entries) + [data for data in _pushed(page.html)]
+    videos: dict[str, Video] = {}
+    for entry in entries:
+        video = Video.from_data(entry)
+        if video is not None:
+            videos.setdefault(video.vid, video)
+    return list(videos.values())
+
+
+def _pushed(html_text: str):
+    decoder = json.JSONDecoder(strict=False)
+    for match in _PUSH.finditer(html_text):
+        try:
+            yield decoder.raw_decode(html_text, match.end())[0]
+        except (ValueError, RecursionError):
+            continue
+
+
+def video_element(video: Video):
+    return parse_fragment(video.html())[0]
+
+
+def place_videos(container, page: QQPage, append_rest: bool = True) -> None:
+    """Each marked place in `container` becomes its video (the one it names by `data-vid`, else
+    the one the script after it pushes, else the page's next unplaced one); with `append_rest`,
+    the videos not placed (nor already in it) go at the end."""
+    videos = page_videos(page)
+    if not videos:
+        return
+    by_vid = {video.vid: video for video in videos}
+    placed = {vid for vid in by_vid if container.xpath(f".//a[@href='{WATCH_URL.format(vid=vid)}']")}
+    for place in container.xpath(VIDEO_PLACES):
+        video = by_vid.get(place.get("data-vid") or "") or _pushed_after(place)
+        if video is None:
+            video = next((candidate for candidate in videos if candidate.vid not in placed), None)
+        if video is None or place.getparent() is None:
+            continue
+        placed.add(video.vid)
+        element = video_element(video)
+        element.tail = place.tail
+        place.getparent().replace(place, element)
+    for video in videos if append_rest else ():
+        if video.vid not in placed:
+            container.append(video_element(video))
+
+
+def _pushed_after(place) -> Video | None:
+    script = place.getnext()
+    if script is None or script.tag != "script" or not script.text:
+        return None
+    return next((video for video in map(Video.from_data, _pushed(script.text)) if video is not None), None)
