@@ -18,7 +18,8 @@ from conftest import REPO, assert_same_text
 from crawling import archived_files, crawl
 
 CASES = Path(__file__).resolve().parent / "pages"
-ENTRY_CASES = ("omn-twf-id-with-video", "rain-video-arr-placed-and-listed", "rain-video-and-short-lead")
+ENTRY_CASES = ("omn-twf-id-with-video", "rain-video-arr-placed-and-listed", "rain-video-and-short-lead",
+               "rich-media-publisher-lines")
 
 
 def case_id(case: str) -> str:

@@ -4,7 +4,7 @@ hidden and scripted elements out, image and link URLs absolute, control characte
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -48,13 +48,18 @@ _STYLED_OR_HIDDEN = lxml.etree.XPath(".//*[@style or @hidden]")
 _IMAGES = lxml.etree.XPath(".//img")
 _LINKS = lxml.etree.XPath(".//a")
 _KEYWORD_LINKS = lxml.etree.XPath(".//a[contains(@class,'a-tips-Article-QQ')]")
+_RELATED_VIDEOS = lxml.etree.XPath(".//*[contains(@class, 'rv-root-v2')] | .//script[contains(., 'related_video_info')]")
 _WEIBO_LINKS = lxml.etree.XPath(".//a[contains(@href,'t.qq.com') and normalize-space(.)='微博']")
 
 
-def clean_body(container, base_url: str) -> str:
-    """The container's content as body HTML: boilerplate out, image URLs absolute."""
+def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str:
+    """The container's content as body HTML: qq's page furniture out, known by its markup (never
+    by the words of the publisher's text), image and link URLs absolute. `boilerplate_lines`:
+    also drop short lines that read like site boilerplate, for trafilatura's guess at a page of
+    no known layout, whose container is not the article's own."""
     for element in _COMMENTS_AND_PIS(container):
         _remove(element)
+    _remove_related_video_headings(container)
     for element in _DROPPED_ELEMENTS(container):
         _remove(element)
     for element in _marked_boilerplate(container):
@@ -84,8 +89,14 @@ def clean_body(container, base_url: str) -> str:
         link.drop_tag()
     for link in _WEIBO_LINKS(container):
         _remove(link, strip_brackets=True)
+    # qq's link back to its home page (`返回腾讯网首页>>`), with the paragraph it stands alone in.
+    for link in [link for link in _LINKS(container) if _is_home_page(link.get("href", ""))]:
+        paragraph = link.getparent()
+        alone = paragraph is not None and paragraph is not container and \
+            paragraph.text_content().strip() == link.text_content().strip()
+        _remove(paragraph if alone else link)
     # A list first: removing an element would end a live iteration inside its subtree.
-    for element in list(container.iterdescendants("p", "div", "span", "strong", "section")):
+    for element in list(container.iterdescendants("p", "div", "span", "strong", "section")) if boilerplate_lines else ():
         text = element.text_content()
         if element.getparent() is not None and len(text.strip()) <= _BOILERPLATE_MAX \
                 and _BOILERPLATE_TEXT.match(text) and not element.xpath(".//img"):
@@ -98,6 +109,25 @@ def clean_body(container, base_url: str) -> str:
     container.tail = None
     body_html = lxml.html.tostring(container, encoding="unicode")[len("<div>"):-len("</div>")]
     return without_controls(body_html).strip()  # `&#12;` and the like come out raw
+
+
+def _remove_related_video_headings(container) -> None:
+    """Old pages put a recommended-videos widget (`.rv-root-v2`, fed by a `related_video_info`
+    script) in the article's container, under a short bold heading of its own (精彩视频推荐):
+    the heading goes with the widget."""
+    for widget in _RELATED_VIDEOS(container):
+        block = widget
+        while block.getparent() is not None and block.getparent() is not container:
+            block = block.getparent()
+        heading = block.getprevious()
+        if heading is not None and heading.xpath(".//strong") and not heading.xpath(".//img") \
+                and len(heading.text_content().strip()) <= 20:
+            _remove(heading)
+
+
+def _is_home_page(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.hostname == "www.qq.com" and parts.path in ("", "/")
 
 
 def without_controls(text: str) -> str:

@@ -121,7 +121,7 @@ def read_body(page: QQPage, base_url: str) -> tuple[str, str]:
     # trafilatura: whatever else the page holds is not the article.
     container = None if known_layout else from_trafilatura(page)
     if container is not None:
-        body_html = clean_body(container, base_url)
+        body_html = clean_body(container, base_url, boilerplate_lines=True)
         if has_content(body_html):
             return body_html, "trafilatura"
     return "", "none"
