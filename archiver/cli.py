@@ -31,6 +31,9 @@ def cmd_extract(args) -> int:
     except OSError as error:
         print(f"archiver extract: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
+    if b"\x00" in body[:4096] or not body.strip():
+        print(f"archiver extract: {path} is not an HTML page (empty or binary)", file=sys.stderr)
+        return 2
     try:
         article = read_article(body, args.url or "")
     except (PageError, NotAnArticle, OffSite) as error:

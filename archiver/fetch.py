@@ -350,7 +350,9 @@ def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
     out = out or sys.stdout
     err = err or sys.stderr
     report = err if to_stdout else out
-    texts = [text.strip() for text in texts if text.strip()]
+    if not all(text.strip() for text in texts):
+        err.write("archiver fetch: an empty article URL or id was given\n")
+        return 2
     progress = ProgressBar(len(texts), err)
     all_ok = bool(texts)
     with ArticleFetcher(settings) as fetcher:

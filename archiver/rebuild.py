@@ -60,6 +60,7 @@ class RebuildReport:
     outcomes: dict[str, int] = field(default_factory=lambda: {outcome.value: 0 for outcome in Outcome})
     failed: dict[str, str] = field(default_factory=dict)  # id: why no capture could be read
     damaged: list[str] = field(default_factory=list)  # WARC files that ended early or are not WARC
+    skipped: int = 0  # response records without the target URI or date a capture needs
 
     @property
     def articles(self) -> int:
@@ -73,7 +74,8 @@ class RebuildReport:
         counts = ", ".join(f"{name} {count}" for name, count in self.outcomes.items())
         return (f"rebuild: {self.articles} articles from {self.captures} captures in {self.files} "
                 f"WARC file{'s' if self.files != 1 else ''}: {counts}, failed {len(self.failed)}; "
-                f"{self.changed} file{'s' if self.changed != 1 else ''} changed")
+                f"{self.changed} file{'s' if self.changed != 1 else ''} changed"
+                + (f"; {self.skipped} record(s) skipped" if self.skipped else ""))
 
 
 def warc_files(sources: list[str | os.PathLike]) -> list[Path]:
@@ -100,6 +102,12 @@ def article_captures(files: list[Path], report: RebuildReport | None = None) -> 
                 for record in records:
                     headers = record.rec_headers
                     if record.rec_type == "response" and record.http_headers is not None:
+                        if not headers.get_header("WARC-Target-URI") or not headers.get_header("WARC-Date"):
+                            logger.warning("WARC file %s: a response record without WARC-Target-URI or "
+                                           "WARC-Date, skipped", path)
+                            if report is not None:
+                                report.skipped += 1
+                            continue
                         responses[headers.get_header("WARC-Record-ID")] = (
                             headers.get_header("WARC-Target-URI"),
                             _status(record.http_headers.get_statuscode()),
@@ -109,6 +117,11 @@ def article_captures(files: list[Path], report: RebuildReport | None = None) -> 
                         listing = _listing(record.content_stream().read())
                         if listing is not None:
                             listings.append((headers.get_header("WARC-Concurrent-To"), listing))
+        except (AttributeError, TypeError) as error:  # warcio meets a record it cannot frame (no target URI)
+            logger.warning("WARC file %s: a record warcio cannot read (%s): skipped, with the rest of the file",
+                           path, error)
+            if report is not None:
+                report.skipped += 1
         except (ArchiveLoadFailed, EOFError, OSError, ValueError) as error:
             # A run killed mid-write leaves a cut last record: what came before it still counts.
             logger.warning("WARC file %s ends early or is damaged (%s): using the records before that",

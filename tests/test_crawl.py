@@ -224,3 +224,20 @@ def test_a_rate_limited_host_is_paused_as_a_whole(server, tmp_path):
     assert later, "nothing was asked after the 567"
     # attempt 1 backs off between 1 and 2 s (half to all of RETRY_BACKOFF_BASE)
     assert min(later) >= 0.95, [round(gap, 2) for gap in later]
+
+
+def test_a_redirect_through_a_backslash_to_another_host_is_not_followed(server, tmp_path):
+    """urllib.parse reads `http://B\\@A/...` as host A; Scrapy and requests send it to B."""
+    with FixtureServer() as other:
+        location = f"http://127.0.0.1:{other.port}\\@127.0.0.1:{server.port}/rain/a/20251120A01ABC00"
+        server.script("/rain/a/20251120A01ABC00", [Reply(302, headers={"Location": location})] * 4)
+        result = crawl(server, tmp_path / "crawled", "url=20251120A01ABC00")
+        assert other.count() == 0
+        assert result.counts["failed"] == 1 and "redirected off the site" in result.log
+        from archiver.cli import main
+
+        status = main(["fetch", "20251120A01ABC00", *[part for name, value in server.settings().items()
+                                                      for part in ("-s", f"{name}={value}")],
+                       "-s", f"ARCHIVE_DIR={tmp_path / 'fetched'}", "-s", f"STATE_DIR={tmp_path / 'state'}"])
+        assert status == 1 and other.count() == 0
+    assert archived_files(tmp_path / "crawled") == {} and archived_files(tmp_path / "fetched") == {}

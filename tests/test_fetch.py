@@ -389,3 +389,9 @@ def test_a_page_that_trickles_is_cut_off_at_the_download_timeout(capsys, server,
     assert status == 1 and "the download took longer than 1 s" in lines[0], lines
     assert elapsed < 2 * 1 + 3, f"two attempts of 1 s took {elapsed:.1f} s"
     assert archived_files(archive) == []
+
+
+def test_an_empty_argument_is_refused_with_exit_2(capsys, server, archive):
+    status = main(["fetch", "", *overrides(server, archive)])
+    assert status == 2 and "empty article URL or id" in capsys.readouterr().err
+    assert server.count() == 0

@@ -59,3 +59,12 @@ def test_extract_refuses_a_page_without_body(tmp_path):
     assert done.returncode == 1
     assert "no body text" in done.stderr
     assert done.stdout == ""
+
+
+def test_extract_refuses_a_binary_file_with_exit_2(tmp_path):
+    page = tmp_path / "image.png"
+    page.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    done = subprocess.run([sys.executable, "-m", "archiver", "extract", str(page)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "is not an HTML page" in done.stderr

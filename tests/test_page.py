@@ -185,3 +185,22 @@ def test_control_characters_in_origin_content_never_reach_the_body():
     data = {"title": "标题", "originContent": {"text": f"\x0b前文<p>段落\x01一</p><p>{PARAGRAPH}</p>"}}
     article = read_article(rain_page(data).encode("utf-8"), URL)
     assert article.body_html == f"前文<p>段落一</p><p>{PARAGRAPH}</p>"
+
+
+def test_a_window_data_nested_too_deep_is_read_from_the_dom():
+    deep = "[" * 100_000 + "]" * 100_000
+    page = rain_page(f'{{"title": "深", "x": {deep}}}', f"<div class='rich_media_content'><p>{PARAGRAPH}</p></div>",
+                     title="从页面读取_腾讯新闻")
+    article = read_article(page.encode(), URL)
+    assert article.title == "页面标题" and PARAGRAPH in article.body_html
+
+
+@pytest.mark.parametrize("pubtime, listed, expected", [
+    ("2026-11-31 10:00:00", "2026-11-20 09:00:00", "2026-11-20 09:00:00"),  # the feed's
+    ("2026-11-31 10:00:00", "2026-02-30 09:00:00", "2025-11-20 00:00:00"),  # the id's day
+    ("2026-13-01 10:00:00", "", "2025-11-20 00:00:00"),
+])
+def test_a_date_that_is_not_real_is_taken_from_the_next_source(pubtime, listed, expected):
+    page = rain_page({"title": "日期", "pubtime": pubtime}, f"<div class='rich_media_content'><p>{PARAGRAPH}</p></div>")
+    listing = Listing(ref=ArticleRef(ID), published=listed, source="feed")
+    assert read_article(page.encode(), URL, listing=listing).date == expected

@@ -158,3 +158,25 @@ def test_rebuild_from_gzipped_captures_reproduces_the_crawl(tmp_path, capsys):
     counts = rebuild(capsys, tmp_path / "rebuilt", state)
     assert (counts["code"], counts["archived"], counts["changed"]) == (0, 6, 6)
     assert_same_archive(tmp_path / "crawled", tmp_path / "rebuilt")
+
+
+def test_a_response_record_without_a_target_uri_is_skipped_and_counted(tmp_path, capsys):
+    from warcio.warcwriter import WARCWriter
+
+    from archiver.warc import Exchange, WarcFileWriter
+
+    ref = ref_from_id("20250301A01AAB00")
+    folder = tmp_path / "state" / "warc"
+    with WarcFileWriter(folder, 1 << 30) as writer:
+        writer.write_exchange(Exchange("https://new.qq.com/rain/a/20250301A01AAB00", "GET", [], b"", 200,
+                                       [("Content-Type", "text/html")], page_html("好", "正文。")), Listing(ref=ref))
+    with open(folder / "qq-20990101T000000Z-1-00000.warc.gz", "wb") as stream:  # a hand-made, hostile file
+        warc = WARCWriter(stream, gzip=True)
+        record = warc.create_warc_record("https://new.qq.com/rain/a/20250301A01AAB00", "response",
+                                         payload=__import__("io").BytesIO(b"HTTP/1.1 200 OK\r\n\r\n<html></html>"))
+        record.rec_headers.remove_header("WARC-Target-URI")
+        warc.write_record(record)
+    assert main(["rebuild", str(folder), "-s", f"ARCHIVE_DIR={tmp_path / 'archive'}",
+                 "-s", f"STATE_DIR={tmp_path / 'state'}"]) == 0
+    out = capsys.readouterr().out
+    assert "archived 1" in out and "; 1 record(s) skipped" in out

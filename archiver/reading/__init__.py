@@ -17,7 +17,7 @@ import re
 from archiver.ids import ArticleRef, is_deleted_page
 from archiver.items import Article, Listing
 from archiver.reading.layouts import read_body
-from archiver.reading.metadata import first_image, normalise_date, read_date, read_ref, read_title
+from archiver.reading.metadata import first_image, id_date, normalise_date, read_date, read_ref, read_title
 from archiver.reading.page import ArticleGone, EmptyArticle, PageError, QQPage, decode_html
 from archiver.render import has_content
 
@@ -40,7 +40,7 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
         if _DELETED_TEXT.search(page.doc.text_content()[:5000]):
             raise ArticleGone("the page says the article was deleted")
         raise EmptyArticle("the page has no body text")
-    date = read_date(page) or normalise_date(listing.published if listing else "")
+    date = read_date(page) or normalise_date(listing.published if listing else "") or id_date(ref)
     listed = listing.thumbnail if listing else ""
     return Article(ref=ref, title=title, date=date, body_html=body_html,
                    thumbnail=listed or first_image(body_html), thumbnail_from_page=not listed,

@@ -99,3 +99,9 @@ def first_image(body_html: str) -> str:
             continue
         return src
     return posters[0] if posters else ""
+
+
+def id_date(ref: ArticleRef) -> str:
+    """The date an article's id carries, at midnight: the last source of a date."""
+    day = ref.published_date
+    return f"{day:%Y-%m-%d} 00:00:00" if day is not None else ""

@@ -68,6 +68,8 @@ def page_videos(page: QQPage) -> list[Video]:
 
 
 def _pushed(html_text: str):
+    if "videoArr.push" not in html_text:  # most pages: no scan at all
+        return
     decoder = json.JSONDecoder(strict=False)
     for match in _PUSH.finditer(html_text):
         try:
