@@ -151,3 +151,30 @@ def test_feeds_and_sitemaps_that_list_twf_articles_give_listings():
     sitemap = (f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://new.qq.com/rain/a/{twf}'
                f'</loc></url></urlset>').encode()
     assert [entry.ref.article_id for entry in read_sitemap(sitemap, "sitemap_1.xml")] == [twf]
+
+
+def test_a_huge_feed_page_is_queued_in_batches(tmp_path):
+    """A feed answer of 20,000 items gives QQ_DISCOVERY_BATCH requests at a time, the rest
+    handed out as the queue runs dry, never all at once."""
+    from scrapy.http import Request, TextResponse
+    from scrapy.utils.test import get_crawler
+
+    from archiver.spiders.qq import QQSpider
+
+    crawler = get_crawler(QQSpider, settings_dict={
+        "ARCHIVE_DIR": str(tmp_path / "archive"), "STATE_DIR": str(tmp_path / "state"), "QQ_DISCOVERY_BATCH": 50,
+        "QQ_ARTICLE_URL": "http://127.0.0.1:9/rain/a/{id}", "QQ_FEED_URL": "http://127.0.0.1:9/feed"})
+    crawler.stats.open_spider()
+    spider = QQSpider.from_crawler(crawler)
+    items = [{"id": f"20251120A{n:05d}00", "title": "t", "articletype": "0", "publish_time": "2025-11-20 08:00:00"}
+             for n in range(20_000)]
+    body = json.dumps({"ret": 0, "data": items}).encode()
+    request = Request("http://127.0.0.1:9/feed", meta={"endpoint": "feed", "endpoint_label": "feed x page 1",
+                                                         "channel": "x"})
+    first = list(spider.parse_feed(TextResponse(request.url, body=body, request=request)))
+    assert len(first) == 50
+    handed_out = len(first)
+    while batch := list(spider._next_requests()):
+        assert len(batch) <= 50
+        handed_out += len(batch)
+    assert handed_out == 20_000
