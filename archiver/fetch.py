@@ -141,7 +141,12 @@ class ArticleFetcher:
         except FetchError as error:
             return FetchResult(label, FAILED, str(error))
         if self.capture is not None and response.exchange is not None:
-            self.capture.write_exchange(response.exchange, Listing(ref=ref, source="fetch"))
+            try:
+                self.capture.write_exchange(response.exchange, Listing(ref=ref, source="fetch"))
+            except OSError as error:  # as in the crawl: said once, and the article is stored all the same
+                sys.stderr.write(f"archiver fetch: cannot write the WARC capture ({error.strerror or error}); "
+                                 "capture stops\n")
+                self.capture = None
         try:
             article = read_article(response.body, response.url, ref=ref, extra_hosts=self.extra_hosts)
         except ArticleGone as error:

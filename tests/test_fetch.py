@@ -395,3 +395,12 @@ def test_an_empty_argument_is_refused_with_exit_2(capsys, server, archive):
     status = main(["fetch", "", *overrides(server, archive)])
     assert status == 2 and "empty article URL or id" in capsys.readouterr().err
     assert server.count() == 0
+
+
+def test_a_capture_folder_that_cannot_be_written_costs_no_article(capsys, server, archive, tmp_path):
+    state = tmp_path / "state-file"
+    state.write_text("a file where STATE_DIR should be", encoding="utf-8")
+    status = main(["fetch", ARTICLE_ID, *overrides(server, archive), "-s", f"STATE_DIR={state}"])
+    captured = capsys.readouterr()
+    assert status == 0 and captured.out.startswith(f"archived {ARTICLE_ID}")
+    assert captured.err.count("cannot write the WARC capture") == 1
