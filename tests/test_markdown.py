@@ -169,3 +169,19 @@ def test_demo_site_bodies_convert_as_markdownify_does(path, url):
 @pytest.mark.parametrize(("name", "url"), REAL_PAGES.items())
 def test_real_qq_bodies_convert_as_markdownify_does(shared_dir, name, url):
     assert_converted_as_markdownify(shared_dir / "qq" / "pages" / name, url)
+
+
+PAGE_CASES = sorted(path for path in (Path(__file__).resolve().parent / "pages").iterdir() if path.is_dir())
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=[case.name for case in PAGE_CASES])
+def test_page_case_bodies_convert_as_markdownify_does_or_are_declined(case):
+    """Every page case: archiver.markdown's output is markdownify's, or it declines the body and
+    markdownify itself runs (a list, a table)."""
+    import json
+
+    url = json.loads((case / "meta.json").read_text(encoding="utf-8"))["url"]
+    body_html = read_article((case / "page.html").read_bytes(), url).body_html
+    markdown = _lxml_markdown(body_html)
+    if markdown is not None:
+        assert_same_text(_CONVERTER.convert(body_html), markdown, f"{case.name}'s markdown")
