@@ -4,6 +4,7 @@ they came from."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _WINDOW_DATA = re.compile(r"window\.DATA\s*=\s*")
 _ARTICLE_INFO = re.compile(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s*)?\{")
 # `key: 'value'` or `key: "value"` on one line, in a JavaScript object literal; a key starts a word.
+_VIDEO_PUSH = re.compile(r"videoArr\.push\(\s*")
 _JS_STRING_FIELD = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^'\n]*)'|"([^"\n]*)")""")
 
 
@@ -60,6 +62,13 @@ class QQPage:
         if self._article_info is None:
             self._article_info = _article_info(self.html)
         return self._article_info
+
+    @functools.cached_property
+    def video_entries(self) -> list:
+        """The videos the page lists, as its scripts give them: `window.DATA.videoArr`, then
+        the objects later scripts push onto it (2020-2021 omn pages)."""
+        listed = self.data.get("videoArr")
+        return [*(listed if isinstance(listed, list) else []), *pushed_videos(self.html)]
 
     @property
     def doc(self) -> lxml.html.HtmlElement:
@@ -116,3 +125,15 @@ def _article_info(html: str) -> dict:
     block = html[match.end(): end if end != -1 else match.end() + 4000]
     return {field.group(1): field.group(2) if field.group(2) is not None else field.group(3)
             for field in _JS_STRING_FIELD.finditer(block)}
+
+
+def pushed_videos(script: str):
+    """The objects `videoArr.push({...})` calls in `script` push, as JSON."""
+    if "videoArr.push" not in script:  # most pages: no scan at all
+        return
+    decoder = json.JSONDecoder(strict=False)
+    for match in _VIDEO_PUSH.finditer(script):
+        try:
+            yield decoder.raw_decode(script, match.end())[0]
+        except (ValueError, RecursionError):
+            continue

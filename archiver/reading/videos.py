@@ -9,18 +9,16 @@ none vanishes.
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass
 
 from archiver.htmltree import parse_fragment
-from archiver.reading.page import QQPage
+from archiver.reading.page import QQPage, pushed_videos
 
 WATCH_URL = "https://v.qq.com/x/page/{vid}.html"
 # The class of a video's paragraph in body HTML: a poster is not the article's first image.
 VIDEO_CLASS = "qq-video"
 _VID = re.compile(r"[0-9A-Za-z]{6,32}")
-_PUSH = re.compile(r"videoArr\.push\(\s*")
 # Where a page marks a video's place: the omn player's wrapper, or an element naming its vid.
 VIDEO_PLACES = ".//div[contains(concat(' ', normalize-space(@class), ' '), ' videoPlayerWrap ')] | .//*[@data-vid]"
 PLACEHOLDER = re.compile(r"<!--\s*VIDEO_(\d+)\s*-->")
@@ -56,26 +54,13 @@ class Video:
 
 
 def page_videos(page: QQPage) -> list[Video]:
-    """Every video the page lists, in order, each once: `window.DATA.videoArr`, then the pushes."""
-    entries = page.data.get("videoArr") if isinstance(page.data.get("videoArr"), list) else []
-    entries = list(entries) + [data for data in _pushed(page.html)]
+    """Every video the page lists, in order, each once."""
     videos: dict[str, Video] = {}
-    for entry in entries:
+    for entry in page.video_entries:
         video = Video.from_data(entry)
         if video is not None:
             videos.setdefault(video.vid, video)
     return list(videos.values())
-
-
-def _pushed(html_text: str):
-    if "videoArr.push" not in html_text:  # most pages: no scan at all
-        return
-    decoder = json.JSONDecoder(strict=False)
-    for match in _PUSH.finditer(html_text):
-        try:
-            yield decoder.raw_decode(html_text, match.end())[0]
-        except (ValueError, RecursionError):
-            continue
 
 
 def video_element(video: Video):
@@ -110,4 +95,4 @@ def _pushed_after(place) -> Video | None:
     script = place.getnext()
     if script is None or script.tag != "script" or not script.text:
         return None
-    return next((video for video in map(Video.from_data, _pushed(script.text)) if video is not None), None)
+    return next((video for video in map(Video.from_data, pushed_videos(script.text)) if video is not None), None)
