@@ -255,6 +255,8 @@ def test_max_in_flight_counts_requests_handled_at_once(server):
     server.reset_log()
     for _ in range(3):
         requests.get(server.url(path), timeout=5)
+        # The client has its answer a moment before the handler thread counts itself done.
+        assert server.wait_until_answered()
     assert server.max_in_flight == 1
 
 
