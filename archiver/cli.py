@@ -5,6 +5,7 @@
     archiver fetch URL_OR_ID...              fetch these articles now and (re)write their files
     archiver run                             the cron job: a locked, bounded, incremental crawl
     archiver rebuild [WARC...]               re-render the archive from the WARC captures (no network)
+    archiver backfill --status|--new-pass    the shared backfill's queue in Redis (REDIS_URL)
 """
 
 from __future__ import annotations
@@ -117,6 +118,23 @@ def cmd_rebuild(args) -> int:
     return 0
 
 
+def cmd_backfill(args) -> int:
+    from redis.exceptions import RedisError
+    from archiver.backfill import new_pass, shown_url, status
+
+    settings = load_settings(args.settings)
+    if not settings.get("REDIS_URL"):
+        print("archiver backfill: no shared backfill without REDIS_URL (-s REDIS_URL=redis://host:6379/0)",
+              file=sys.stderr)
+        return 2
+    try:
+        print(new_pass(settings) if args.new_pass else status(settings))
+    except RedisError as error:
+        print(f"archiver backfill: cannot reach Redis at {shown_url(settings)} ({error})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archiver", description="qq.com news archiver")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="WARC files or folders to read (default: STATE_DIR/warc)")
     _add_settings_option(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
+
+    backfill = commands.add_parser("backfill", help="the sitemap backfill shared by several machines (Redis)")
+    action = backfill.add_mutually_exclusive_group(required=True)
+    action.add_argument("--status", action="store_true", help="queue length, seen-set size, workers seen lately")
+    action.add_argument("--new-pass", action="store_true",
+                        help="clear the shared queue and seen-set: the next workers start from the sitemap index")
+    _add_settings_option(backfill)
+    backfill.set_defaults(func=cmd_backfill)
     return parser
 
 

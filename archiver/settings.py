@@ -33,6 +33,16 @@ QQ_ARTICLE_URL = "https://new.qq.com/rain/a/{id}"
 # Pre-2019 pages have no id to put in QQ_ARTICLE_URL: their own URL, rebuilt from their id.
 QQ_LEGACY_ARTICLE_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
 
+# --- Many machines: a shared sitemap backfill (archiver/backfill.py) ----------------------------
+# A Redis server (redis://[:password@]host:6379/0): `-a discover=sitemap` is then one worker of a
+# backfill whose queue and seen-set are there, and every run shares its unarchivable memory there.
+# Empty: one machine, no Redis.
+REDIS_URL = ""
+# A worker with nothing to do waits this many seconds for new work, then ends.
+QQ_WORKER_IDLE_SECONDS = 60
+# A Redis that does not answer fails a worker within seconds, not scrapy-redis's 30.
+REDIS_PARAMS = {"socket_timeout": 10, "socket_connect_timeout": 5}
+
 # --- Politeness ---------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
 USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

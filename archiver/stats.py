@@ -69,8 +69,8 @@ def failure_reason(stats) -> str | None:
     someone up.
     """
     get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
-    if stats.get_value("qq/unwritable"):
-        return stats.get_value("qq/unwritable")
+    if stats.get_value("qq/fatal"):  # the archive or Redis could not be reached
+        return stats.get_value("qq/fatal")
     if stats.get_value("finish_reason") == "store_error" or get("qq/failed/store"):
         return "the archive could not be written (see the log)"
     if get("qq/errors"):

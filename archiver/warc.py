@@ -1,6 +1,8 @@
 """Raw capture: every response a crawl receives, with its request, kept in WARC files.
 
-    <STATE_DIR>/warc/qq-<UTC start of the run>-<pid>-<n>.warc.gz
+    <STATE_DIR>/warc/qq-<UTC start of the run>-<host>-<pid>-<n>.warc.gz
+
+(host and pid: several machines of a shared backfill may keep their captures in one folder)
 
 One file per run, a new one (`n` + 1) once a file reaches WARC_MAX_BYTES; records are never
 split across files. Each file starts with a `warcinfo` record. Each exchange is a `response`
@@ -30,6 +32,8 @@ import datetime as dt
 import json
 import logging
 import os
+import re
+import socket
 import time
 import zlib
 from dataclasses import dataclass
@@ -195,7 +199,8 @@ class WarcFileWriter:
         self.max_bytes = max_bytes
         self.software = software
         started = started or dt.datetime.now(dt.timezone.utc)
-        self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
+        host = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname()) or "host"
+        self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{host}-{os.getpid()}"
         self._file = None
         self._record = BytesIO()  # one record, framed by warcio, before its gzip member is written
         self._warc = WARCWriter(self._record, gzip=False, warc_version=WARC_VERSION)

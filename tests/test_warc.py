@@ -6,6 +6,8 @@ import os
 import gzip
 import json
 import random
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -61,7 +63,9 @@ def test_writer_links_request_and_metadata_records_to_their_response(tmp_path):
         writer.write_exchange(Exchange("http://127.0.0.1:1/web_feed/getPCList", "POST",
                                        [("Content-Type", "application/json")], b'{"flush_num":1}', 567, [], b""))
     [path] = writer.paths
-    assert path.name.startswith("qq-") and path.name.endswith("-00000.warc.gz")
+    # Host and pid in the name: the workers of a shared backfill may write into one folder.
+    assert path.name.startswith("qq-") and path.name.endswith(f"-{os.getpid()}-00000.warc.gz")
+    assert f"-{re.sub(r'[^A-Za-z0-9.-]+', '_', socket.gethostname())}-{os.getpid()}-" in path.name
     records = read_records(path)
     assert [record["type"] for record in records] == ["warcinfo", "response", "request", "metadata",
                                                       "response", "request"]

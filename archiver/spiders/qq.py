@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from collections import deque
 from collections.abc import Iterator
 
@@ -82,25 +83,45 @@ class QQSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.extra_hosts = endpoint_hosts(settings)
+        spider.shared = False
         spider.article_url = settings.get("QQ_ARTICLE_URL")
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
         spider.batch = max(1, settings.getint("QQ_DISCOVERY_BATCH"))
         spider.unarchivable = UnarchivablePages.load(settings.get("STATE_DIR"),
                                                      settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
-        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.unarchivable.save, signal=signals.spider_closed)
         try:
             check_folders(settings)
-            spider.unwritable = None
+            spider.fatal = spider._join_backfill(settings) if settings.get("REDIS_URL") else None
         except StoreError as error:
-            spider.unwritable = str(error)
+            spider.fatal = str(error)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.unarchivable.save, signal=signals.spider_closed)
         return spider
 
+    def _join_backfill(self, settings) -> str | None:
+        """With REDIS_URL: the unarchivable memory is the one in Redis, and a sitemap crawl is one
+        worker of the shared backfill (its scheduler and seen-set in Redis, discovery queued there
+        whole). Why the run cannot start, or None."""
+        from redis.exceptions import RedisError
+        from archiver import backfill
+
+        try:
+            server = backfill.connect(settings)
+        except RedisError as error:
+            return f"cannot reach Redis at {backfill.shown_url(settings)} ({error})"
+        self.unarchivable = backfill.SharedUnarchivable(server, backfill.keys(settings)["unarchivable"],
+                                                        settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
+        self.shared = backfill.is_shared(settings, self.discover)
+        if self.shared:
+            settings.setdict(backfill.SHARED_SETTINGS, priority="spider")
+            self.batch = sys.maxsize
+        return None
+
     async def start(self):
-        if self.unwritable:  # one line, nothing fetched; the run fails
-            logger.error("%s: nothing is fetched", self.unwritable)
-            self.crawler.stats.set_value("qq/unwritable", self.unwritable)
+        if self.fatal:  # one line, nothing fetched; the run fails
+            logger.error("%s: nothing is fetched", self.fatal)
+            self.crawler.stats.set_value("qq/fatal", self.fatal)
             return
         for text in self.urls:
             request = self._consider(self._listing_from_argument(text))
@@ -123,7 +144,11 @@ class QQSpider(scrapy.Spider):
         """A feed or sitemap request: a shorter timeout and fewer retries than an article's, so
         that an endpoint that is down fails the run within a minute."""
         settings = self.settings
-        return request_class(url, callback=callback, errback=self.endpoint_failed, dont_filter=True, meta={
+        # In the shared backfill, Redis's seen-set lets one worker only read each sitemap, and
+        # articles go first: the queue holds one sitemap's articles at a time, not the backlog.
+        shared = self.shared and kind == "sitemap"
+        return request_class(url, callback=callback, errback=self.endpoint_failed, dont_filter=not shared,
+                             priority=-1 if shared else 0, meta={
             "endpoint": kind, "endpoint_label": f"{kind} {label}", **(meta or {}),
             "download_timeout": min(settings.getfloat("QQ_ENDPOINT_TIMEOUT"), settings.getfloat("DOWNLOAD_TIMEOUT")),
             "max_retry_times": settings.getint("QQ_ENDPOINT_RETRY_TIMES")}, **kwargs)
@@ -188,6 +213,8 @@ class QQSpider(scrapy.Spider):
             if request is not None:
                 requested += 1
                 yield request
+        while self.shared and self._discovery:  # the shared queue holds them
+            yield self._discovery.popleft()
         while not self._listings and self._discovery:
             request = self._discovery.popleft()
             if request.meta["endpoint"] not in self._failed_endpoints and \

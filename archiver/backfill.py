@@ -1,0 +1,207 @@
+"""A sitemap backfill shared by several machines: scrapy-redis keeps the queue and the seen-set in
+Redis, so each sitemap and each article is fetched by one worker only.
+
+    scrapy crawl qq -a discover=sitemap -s REDIS_URL=redis://host:6379/0   # one worker
+    archiver backfill --status | --new-pass -s REDIS_URL=...
+
+Only the sitemap crawl goes through the shared queue (`is_shared`); the feed job stays on one
+machine. With REDIS_URL set, the memory of unarchivable articles lives in Redis too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.exceptions import RedisError
+from scrapy import signals
+from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy_redis.connection import get_redis_from_settings
+from scrapy_redis.scheduler import Scheduler
+
+from archiver.unarchivable import UnarchivablePages
+
+logger = logging.getLogger(__name__)
+
+WORKERS_KEY = "%(spider)s:workers"
+UNARCHIVABLE_KEY = "%(spider)s:unarchivable"
+# A worker writes its heartbeat at most this often (s); --status lists those seen in the last minute.
+HEARTBEAT_SECONDS = 10
+SEEN_RECENTLY = 60
+SHARED_SETTINGS = {
+    "SCHEDULER": "archiver.backfill.SharedScheduler",
+    "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+    "SCHEDULER_SERIALIZER": "archiver.queue_codec",
+    "SCHEDULER_PERSIST": True,  # one worker stopping never wipes the others' queue
+}
+
+
+def is_shared(settings, discover: list[str]) -> bool:
+    """True for a worker of the shared backfill: REDIS_URL set, sitemaps and not the feed."""
+    return bool(settings.get("REDIS_URL")) and "sitemap" in discover and "feed" not in discover
+
+
+def shown_url(settings) -> str:
+    """REDIS_URL without its password, for messages."""
+    parts = urlsplit(settings.get("REDIS_URL") or "")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def connect(settings):
+    """A Redis client from the settings, checked with a ping; raises RedisError."""
+    server = get_redis_from_settings(settings)
+    server.ping()
+    return server
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def keys(settings, spider_name: str = "qq") -> dict[str, str]:
+    names = {"queue": settings.get("SCHEDULER_QUEUE_KEY") or "%(spider)s:requests",
+             "seen": settings.get("SCHEDULER_DUPEFILTER_KEY") or "%(spider)s:dupefilter",
+             "workers": WORKERS_KEY, "unarchivable": UNARCHIVABLE_KEY}
+    return {name: key % {"spider": spider_name} for name, key in names.items()}
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler, for one worker. Its Redis calls block and raise: a Redis that
+    stops answering ends this worker with the reason `redis_unreachable` (in-flight downloads
+    still land), an entry that is not one of our requests is dropped and logged, and a worker
+    with nothing to do waits QQ_WORKER_IDLE_SECONDS for new work before it ends."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        scheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
+        scheduler.idle_seconds = crawler.settings.getfloat("QQ_WORKER_IDLE_SECONDS")
+        scheduler.lost = None
+        scheduler.idle_since = None
+        scheduler.beaten = 0.0
+        crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        return scheduler
+
+    def open(self, spider):
+        try:
+            super().open(spider)
+            self._beat()
+        except RedisError as error:
+            self._lose(error)
+
+    def enqueue_request(self, request):
+        if self.lost:
+            return False
+        try:
+            return super().enqueue_request(request)
+        except RedisError as error:
+            self._lose(error)
+            return False
+
+    def next_request(self):
+        if self.lost:
+            return None
+        try:
+            self._beat()
+            request = super().next_request()
+        except RedisError as error:
+            self._lose(error)
+            return None
+        except (ValueError, TypeError) as error:  # written by someone else: refused, not run
+            self.crawler.stats.inc_value("qq/backfill/refused")
+            logger.error("dropped an entry of the shared queue that is not one of our requests: %s", error)
+            return None
+        if request is not None:
+            self.idle_since = None
+        return request
+
+    def has_pending_requests(self):
+        if self.lost:
+            return False
+        try:
+            return super().has_pending_requests()
+        except RedisError as error:
+            self._lose(error)
+            return False
+
+    def spider_idle(self):
+        if self.lost:
+            raise CloseSpider("redis_unreachable")
+        now = time.monotonic()
+        self.idle_since = self.idle_since or now
+        if now - self.idle_since < self.idle_seconds:
+            raise DontCloseSpider
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if now - self.beaten >= HEARTBEAT_SECONDS:
+            self.server.hset(keys(self.crawler.settings)["workers"], worker_name(), time.time())
+            self.beaten = now
+
+    def _lose(self, error: Exception) -> None:
+        if self.lost is None:
+            self.lost = (f"Redis at {shown_url(self.crawler.settings)} stopped answering ({error}): "
+                         "this worker stops; nothing archived is touched")
+            logger.error(self.lost)
+            self.crawler.stats.set_value("qq/fatal", self.lost)
+
+
+class SharedUnarchivable(UnarchivablePages):
+    """The unarchivable memory in a Redis hash, read and written as each article is met: every
+    worker skips what any of them found deleted or empty. A Redis error forgets, never fails."""
+
+    def __init__(self, server, key: str, retry_days: float):
+        super().__init__(None, dt.timedelta(days=max(0.0, retry_days)))
+        self.found = _RedisEntries(server, key)
+
+    def save(self) -> None:
+        """Nothing to write: each entry went to Redis as it was found."""
+
+
+class _RedisEntries:
+    def __init__(self, server, key: str):
+        self.server, self.key = server, key
+
+    def get(self, article_id: str):
+        try:
+            entry = json.loads(self.server.hget(self.key, article_id) or "null")
+            return entry["reason"], dt.datetime.fromisoformat(entry["found"])
+        except (RedisError, ValueError, TypeError, KeyError):
+            return None
+
+    def __setitem__(self, article_id: str, entry: tuple[str, dt.datetime]) -> None:
+        reason, found = entry
+        try:
+            self.server.hset(self.key, article_id, json.dumps({"reason": reason, "found": found.isoformat()}))
+        except RedisError as error:
+            logger.warning("cannot remember %s as %s in Redis (%s): it will be fetched again", article_id,
+                           reason, error)
+
+
+def new_pass(settings) -> str:
+    """Clear the shared queue and seen-set: the next workers start again from the sitemap index."""
+    server, names = connect(settings), keys(settings)
+    queued, seen = server.zcard(names["queue"]), server.scard(names["seen"])
+    server.delete(names["queue"], names["seen"])
+    return f"new pass: cleared {queued} queued and {seen} seen request(s) at {shown_url(settings)}"
+
+
+def status(settings) -> str:
+    server, names = connect(settings), keys(settings)
+    now = time.time()
+    workers = {name.decode(): now - float(beat) for name, beat in server.hgetall(names["workers"]).items()}
+    recent = sorted(f"{name} ({age:.0f} s ago)" for name, age in workers.items() if age <= SEEN_RECENTLY)
+    stale = [name for name, age in workers.items() if age > 86400]
+    if stale:
+        server.hdel(names["workers"], *stale)
+    return "\n".join([f"backfill at {shown_url(settings)}",
+                      f"queued requests: {server.zcard(names['queue'])}",
+                      f"seen requests: {server.scard(names['seen'])}",
+                      f"unarchivable articles remembered: {server.hlen(names['unarchivable'])}",
+                      f"workers seen in the last minute: {len(recent)}", *(f"  {line}" for line in recent)])
