@@ -81,6 +81,7 @@ class SharedScheduler(Scheduler):
     def from_crawler(cls, crawler):
         scheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
+        scheduler.stats = None  # counted below: scrapy-redis counts in a way Scrapy 2.19 deprecates
         scheduler.idle_seconds = crawler.settings.getfloat("QQ_WORKER_IDLE_SECONDS")
         scheduler.lost = None
         scheduler.idle_since = None
@@ -99,10 +100,13 @@ class SharedScheduler(Scheduler):
         if self.lost:
             return False
         try:
-            return super().enqueue_request(request)
+            queued = super().enqueue_request(request)
         except RedisError as error:
             self._lose(error)
             return False
+        if queued:
+            self.crawler.stats.inc_value("scheduler/enqueued/redis")
+        return queued
 
     def next_request(self):
         if self.lost:
@@ -119,6 +123,7 @@ class SharedScheduler(Scheduler):
             return None
         if request is not None:
             self.idle_since = None
+            self.crawler.stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def has_pending_requests(self):
