@@ -18,7 +18,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import HtmlResponse, Request, XmlResponse
 
 from archiver import queue_codec
-from archiver.demo.server import DEFAULT_SITE_DIR, FixtureServer, Reply
+from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 from archiver.ids import ref_from_id
 from archiver.items import Listing
 from archiver.spiders.qq import QQSpider
@@ -65,7 +65,7 @@ def backfill_site(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def site_server(backfill_site):
-    with FixtureServer(backfill_site) as server:
+    with StandIn(backfill_site) as server:
         yield server
 
 
@@ -167,7 +167,7 @@ def test_a_worker_that_cannot_reach_redis_fetches_nothing(site_server, tmp_path)
 
 
 def test_the_feed_job_stays_on_this_machine_and_shares_what_is_unarchivable(redis_server, tmp_path):
-    with FixtureServer() as server:
+    with StandIn() as server:
         server.script("/rain/a/20251121A02DEF00", [Reply(404)])
         first = crawl(server, tmp_path / "one", "since=2019-06-01", REDIS_URL=redis_server.url)
         assert first.counts["deleted"] == 1 and first.counts["archived"] > 0

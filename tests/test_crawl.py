@@ -7,7 +7,7 @@ import json
 import frontmatter
 import pytest
 
-from archiver.demo.server import DEFAULT_SITE_DIR, FixtureServer, Reply
+from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 from archiver.settings import CONCURRENT_REQUESTS_PER_DOMAIN, DOWNLOAD_DELAY, DOWNLOAD_DELAY_JITTER
 from crawling import archived_files, crawl
 
@@ -26,7 +26,7 @@ SITEMAP_ONLY = "20251125A06TUV00"
 
 @pytest.fixture
 def server():
-    with FixtureServer() as running:
+    with StandIn() as running:
         yield running
 
 
@@ -228,7 +228,7 @@ def test_a_rate_limited_host_is_paused_as_a_whole(server, tmp_path):
 
 def test_a_redirect_through_a_backslash_to_another_host_is_not_followed(server, tmp_path):
     """urllib.parse reads `http://B\\@A/...` as host A; Scrapy and requests send it to B."""
-    with FixtureServer() as other:
+    with StandIn() as other:
         location = f"http://127.0.0.1:{other.port}\\@127.0.0.1:{server.port}/rain/a/20251120A01ABC00"
         server.script("/rain/a/20251120A01ABC00", [Reply(302, headers={"Location": location})] * 4)
         result = crawl(server, tmp_path / "crawled", "url=20251120A01ABC00")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from archiver.demo.server import DEFAULT_SITE_DIR, FixtureServer, Reply
+from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 
 GOLDEN = "20250212A03JWP00"
 FEED_QUERY = {"base_req": {"from": "pc"}, "forward": "1", "qimei36": "x", "device_id": "x",
@@ -24,11 +24,11 @@ FEED_QUERY = {"base_req": {"from": "pc"}, "forward": "1", "qimei36": "x", "devic
 
 @pytest.fixture
 def server():
-    with FixtureServer() as running:
+    with StandIn() as running:
         yield running
 
 
-def raw_get(server: FixtureServer, path: str) -> int:
+def raw_get(server: StandIn, path: str) -> int:
     """GET a path exactly as written (no client-side normalisation of `..`)."""
     connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
     try:
@@ -52,7 +52,7 @@ def test_settings_point_a_crawl_at_the_server(server):
 
 
 def test_base_url_needs_a_started_server_and_stop_is_idempotent():
-    server = FixtureServer()
+    server = StandIn()
     with pytest.raises(RuntimeError):
         server.base_url
     server.start()
@@ -146,7 +146,7 @@ def test_a_stored_gz_sitemap_is_sent_as_it_is(tmp_path):
     (tmp_path / "sitemap").mkdir()
     stored = gzip.compress(b"<urlset>{{BASE}}</urlset>")
     (tmp_path / "sitemap" / "old.xml.gz").write_bytes(stored)
-    with FixtureServer(site_dir=tmp_path) as server:
+    with StandIn(site_dir=tmp_path) as server:
         response = requests.get(server.url("/sitemap/old.xml.gz"), timeout=5)
         assert response.content == stored
         assert requests.get(server.url("/sitemap/old.xml"), timeout=5).status_code == 404

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.demo.server import FixtureServer
+from stand_in import StandIn
 from archiver.ids import parse_article_ref
 from conftest import REPO, assert_same_text
 from crawling import archived_files, crawl
@@ -37,7 +37,7 @@ def case_site(tmp_path_factory):
     (site / "robots.txt").write_text("User-agent: *\nAllow: /\n", encoding="utf-8")
     for case in ENTRY_CASES:
         shutil.copy(CASES / case / "page.html", site / "pages" / f"{case_id(case)}.html")
-    with FixtureServer(site_dir=site) as server:
+    with StandIn(site_dir=site) as server:
         yield server
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from archiver.demo.server import FixtureServer, Reply
+from stand_in import StandIn, Reply
 from archiver.store import TEMP_PREFIX, TEMP_SUFFIX
 from conftest import REPO
 from crawling import archived_files, crawl, crawl_command, run_crawl
@@ -25,7 +25,7 @@ EXPECTED = ["20191105A0GHIJ00", "20250212A03JWP00", "20251120A01ABC00", "2025112
 
 @pytest.fixture
 def server():
-    with FixtureServer() as running:
+    with StandIn() as running:
         yield running
 
 

@@ -13,7 +13,7 @@ import pytest
 from archiver.archive import archive_article
 from archiver.cli import main
 from archiver.crawl import load_settings
-from archiver.demo.server import FixtureServer, Reply
+from stand_in import StandIn, Reply
 from archiver.fetch import ArticleFetcher, ProgressBar
 from archiver.ids import ArticleRef
 from archiver.items import Article
@@ -57,7 +57,7 @@ def site(tmp_path) -> Path:
 
 @pytest.fixture
 def server(site):
-    with FixtureServer(site) as running:
+    with StandIn(site) as running:
         yield running
 
 
@@ -66,7 +66,7 @@ def archive(tmp_path) -> Path:
     return tmp_path / "content"
 
 
-def overrides(server: FixtureServer, archive: Path, **extra) -> list[str]:
+def overrides(server: StandIn, archive: Path, **extra) -> list[str]:
     """`-s` options pointing `archiver fetch` at the fixture server, with quick retries."""
     values = dict(server.settings(), ARCHIVE_DIR=str(archive), STATE_DIR=str(archive.parent / "state"),
                   DOWNLOAD_DELAY=0, DOWNLOAD_TIMEOUT=2,
@@ -362,7 +362,7 @@ def test_a_gzipped_page_is_captured_as_sent_and_archived_as_read(capsys, site, a
 
     from archiver.rebuild import rebuild_archive
 
-    with FixtureServer(site, gzip_pages=True) as server:
+    with StandIn(site, gzip_pages=True) as server:
         assert fetch(capsys, server, archive, ARTICLE_ID)[0] == 0
         assert server.requests[-1].headers.get("Accept-Encoding") == "gzip, deflate"
         server.script(page_path(OTHER_ID), [Reply(body=b"not gzip at all", headers={

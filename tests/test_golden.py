@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from archiver.demo.server import DEFAULT_SITE_DIR
+from stand_in import DEFAULT_SITE_DIR
 from archiver.feeds import parse_feed
 from archiver.ids import ArticleRef
 from archiver.reading import read_article

@@ -13,7 +13,7 @@ from pathlib import Path
 import frontmatter
 
 from archiver.archive import archive_article
-from archiver.demo.server import FixtureServer
+from stand_in import StandIn
 from archiver.reading import read_article
 from archiver.store import ArchiveStore
 from crawling import archived_files, crawl
@@ -61,7 +61,7 @@ def body_sentence(markdown: str) -> str:
 
 def test_hugo_builds_the_archive_and_shows_each_article(tmp_path):
     site = tmp_path / "site"
-    with FixtureServer() as server:
+    with StandIn() as server:
         legacy = server.url("/finance/a/20180923/000843.htm")
         result = crawl(server, site / "content", "discover=feed,sitemap", f"url={legacy}",
                        STATE_DIR=str(tmp_path / "state"))

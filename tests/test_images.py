@@ -11,7 +11,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from archiver.demo.server import DEFAULT_SITE_DIR, FixtureServer, Reply
+from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 from archiver.ids import ref_from_id
 from archiver.images import ImageFolder, NotAnImage, image_extension, image_urls, images_dir
 from archiver.items import Article
@@ -76,7 +76,7 @@ def image_site(tmp_path):
     """The fixture site with every Tencent image URL pointed at this server's /images/ on
     `localhost` (a host the spider does not crawl, like Tencent's CDN), each image scripted."""
     site = tmp_path / "site-served"
-    with FixtureServer(site) as server:
+    with StandIn(site) as server:
         shutil.copytree(DEFAULT_SITE_DIR, site)
         paths = set()
         for path in [*site.glob("pages/*.html"), *site.glob("feed/*/*.json")]:

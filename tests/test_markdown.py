@@ -9,7 +9,7 @@ import lxml.html
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from archiver.demo.server import DEFAULT_SITE_DIR
+from stand_in import DEFAULT_SITE_DIR
 from archiver.markdown import _SUPPORTED
 from archiver.reading import read_article
 from archiver.render import _CONVERTER, _lxml_markdown, body_markdown

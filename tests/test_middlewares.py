@@ -9,7 +9,7 @@ from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 
 from archiver import settings as live_settings
-from archiver.demo.server import FixtureServer, Reply
+from stand_in import StandIn, Reply
 from archiver.middlewares import IMAGE_REQUEST, SiteOnlyMiddleware, backoff_delay
 from crawling import crawl
 
@@ -46,7 +46,7 @@ def test_images_may_come_from_tencents_image_hosts():
 
 
 def test_a_feed_redirected_to_another_host_is_not_followed(tmp_path):
-    with FixtureServer() as server, FixtureServer() as other:
+    with StandIn() as server, StandIn() as other:
         server.script("/web_feed/getPCList", [Reply(307, headers={"Location": other.url("/web_feed/getPCList")})] * 8)
         server.script("/sitemap/index.xml", [Reply(302, headers={"Location": other.url("/sitemap/index.xml")})])
         result = crawl(server, tmp_path / "archive", "discover=feed,sitemap")

@@ -8,7 +8,7 @@ import frontmatter
 import pytest
 
 from archiver.cli import main
-from archiver.demo.server import FixtureServer, Reply
+from stand_in import StandIn, Reply
 from archiver.ids import ref_from_id
 from archiver.items import Listing
 from conftest import assert_same_text
@@ -21,7 +21,7 @@ _LINE = re.compile(r"rebuild: (\d+) articles from (\d+) captures in (\d+) WARC f
 
 @pytest.fixture
 def server():
-    with FixtureServer() as running:
+    with StandIn() as running:
         yield running
 
 
@@ -152,7 +152,7 @@ def test_rebuild_waits_for_no_run(tmp_path, capsys):
 def test_rebuild_from_gzipped_captures_reproduces_the_crawl(tmp_path, capsys):
     """Pages captured as a gzipping server sent them are decoded again for the rebuild."""
     state = tmp_path / "state"
-    with FixtureServer(gzip_pages=True) as server:
+    with StandIn(gzip_pages=True) as server:
         result = crawl(server, tmp_path / "crawled", "discover=feed,sitemap", STATE_DIR=str(state))
     assert result.counts["archived"] == 6, result.log[-3000:]
     counts = rebuild(capsys, tmp_path / "rebuilt", state)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.demo.server import FixtureServer, Reply
+from stand_in import StandIn, Reply
 from archiver.lock import EX_TEMPFAIL, LockHeld, RunLock
 from archiver.runjob import BEIJING, recent_articles, run_problems
 from archiver.store import ArchiveStore
@@ -64,11 +64,11 @@ def site(tmp_path) -> Path:
 
 @pytest.fixture
 def server(site):
-    with FixtureServer(site) as running:
+    with StandIn(site) as running:
         yield running
 
 
-def run_options(server: FixtureServer, tmp_path: Path, **extra) -> list[str]:
+def run_options(server: StandIn, tmp_path: Path, **extra) -> list[str]:
     values = dict(server.settings(), ARCHIVE_DIR=str(tmp_path / "content"), STATE_DIR=str(tmp_path / "state"),
                   QQ_FEED_CHANNELS="news_news_finance", QQ_FEED_PAGES=1, DOWNLOAD_DELAY=0,
                   AUTOTHROTTLE_ENABLED=False, RETRY_BACKOFF_BASE=0.01, RETRY_BACKOFF_MAX=0.05,
@@ -99,7 +99,7 @@ def last_run(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "state" / "last-run.json").read_text(encoding="utf-8"))
 
 
-def wait_for_feed_request(server: FixtureServer, process: subprocess.Popen, seconds: float = 30) -> None:
+def wait_for_feed_request(server: StandIn, process: subprocess.Popen, seconds: float = 30) -> None:
     """Until the run (holding the lock by then) has asked for the feed; fails if it ended first."""
     deadline = time.monotonic() + seconds
     while server.count(FEED_PATH) < 1:

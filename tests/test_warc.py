@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.demo.server import FixtureServer, Reply
+from stand_in import StandIn, Reply
 from archiver.ids import ref_from_id
 from archiver.items import Listing
 from archiver.warc import ARTICLE_PROFILE, Exchange, WarcFileWriter, decode_body
@@ -25,7 +25,7 @@ FEED_IDS = {"20250212A03JWP00", "20251120A01ABC00", "20251121A02DEF00", "2019110
 
 @pytest.fixture
 def server():
-    with FixtureServer() as running:
+    with StandIn() as running:
         yield running
 
 
@@ -282,7 +282,7 @@ def test_a_gzipping_server_is_captured_compressed_and_read_as_plain(tmp_path):
     """Against a server that gzips every page (as qq's do): the same archive, smaller captures."""
     archives = {}
     for gzip_pages in (False, True):
-        with FixtureServer(gzip_pages=gzip_pages) as server:
+        with StandIn(gzip_pages=gzip_pages) as server:
             state = tmp_path / f"state-{gzip_pages}"
             result = crawl(server, tmp_path / f"archive-{gzip_pages}", "since=2019-06-01", STATE_DIR=str(state))
             # the fixture feed's six pages: five articles and one that does not read, either way
