@@ -9,6 +9,7 @@ import time
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task
 
@@ -45,6 +46,24 @@ class SiteOnlyMiddleware:
             logger.warning("refused a request off the site: %s", error)
             raise IgnoreRequest(str(error)) from None
         return None
+
+
+class CompressedAsBytesMiddleware:
+    """Hands Scrapy's HttpCompressionMiddleware (590) a compressed response as a plain Response,
+    so its decompressed response is built without a charset guess at the compressed bytes.
+
+    Scrapy builds the decompressed response with `response.replace(...)`, which reads every
+    attribute of the old one, `encoding` included, and then discards it. A compressed response
+    is a TextResponse when its URL names a text type (qq's legacy `.htm` pages); when its
+    Content-Type names no charset (the legacy GBK pages), reading `encoding` runs w3lib's and
+    charset_normalizer's detection over the gzip bytes. The decompressed response is the same
+    either way: Scrapy picks its class from the headers, URL and decoded body.
+    """
+
+    def process_response(self, request, response):
+        if isinstance(response, TextResponse) and response.headers.get(b"Content-Encoding"):
+            return Response(**{name: getattr(response, name) for name in Response.attributes})
+        return response
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:

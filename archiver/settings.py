@@ -119,6 +119,8 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.middlewares.BackoffRetryMiddleware": 550,
     # Just before the decompression (590): records the bodies as the server sent them.
     "archiver.warc.WarcCaptureMiddleware": 595,
+    # Between the capture and the decompression: no charset guess at compressed bytes.
+    "archiver.middlewares.CompressedAsBytesMiddleware": 592,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,

@@ -1,16 +1,19 @@
 """Downloader middleware: no request leaves qq.com (and the configured endpoints), redirects
-included; retries back off."""
+included; retries back off; a compressed page is decompressed without a charset guess."""
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request
+from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
 from archiver import settings as live_settings
 from stand_in import StandIn, Reply
-from archiver.middlewares import IMAGE_REQUEST, SiteOnlyMiddleware, backoff_delay
+from archiver.middlewares import IMAGE_REQUEST, CompressedAsBytesMiddleware, SiteOnlyMiddleware, backoff_delay
 from crawling import crawl
 
 ID = "20250212A03JWP00"
@@ -61,3 +64,22 @@ def test_backoff_grows_and_is_capped(attempt, ceiling):
     assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
     assert max(delays) - min(delays) > 0  # jittered
 
+
+
+def test_a_compressed_legacy_page_is_decompressed_without_a_charset_guess(monkeypatch):
+    """A GBK page served gzipped with no charset arrives as Scrapy's decompression alone would give
+    it, and nothing guesses the charset of the gzip bytes on the way."""
+    page = "<html><body><p>腾讯新闻</p></body></html>".encode("gbk")
+    url = "http://news.qq.com/a/20180101/000001.htm"
+    request = Request(url)
+    compressed = HtmlResponse(url, body=gzip.compress(page), request=request,
+                              headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    guesses = []
+    monkeypatch.setattr(TextResponse, "_body_inferred_encoding", lambda self: guesses.append(self.body) or "ascii")
+    decompression = HttpCompressionMiddleware.from_crawler(get_crawler())
+
+    response = decompression.process_response(request, CompressedAsBytesMiddleware().process_response(request, compressed))
+
+    assert (type(response), response.body, response.url) == (HtmlResponse, page, url)
+    assert b"Content-Encoding" not in response.headers
+    assert guesses == []
