@@ -141,3 +141,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # A page gives one article: Scrapy need not prepare for a hundred items a response.
 CONCURRENT_ITEMS = 4
+# Scrapy's check that no callback is a generator returning a value parses the callback's source
+# again for every response (its cache holds each request's bound method only while the request
+# lives); tests/test_crawl.py makes the check once, on the spider's code.
+WARN_ON_GENERATOR_RETURN_VALUE = False

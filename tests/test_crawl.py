@@ -6,9 +6,11 @@ import json
 
 import frontmatter
 import pytest
+from scrapy.utils.misc import is_generator_with_return_value
 
 from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 from archiver.settings import CONCURRENT_REQUESTS_PER_DOMAIN, DOWNLOAD_DELAY, DOWNLOAD_DELAY_JITTER
+from archiver.spiders.qq import QQSpider
 from crawling import archived_files, crawl
 
 GOLDEN = "20250212A03JWP00"
@@ -241,3 +243,9 @@ def test_a_redirect_through_a_backslash_to_another_host_is_not_followed(server, 
                        "-s", f"ARCHIVE_DIR={tmp_path / 'fetched'}", "-s", f"STATE_DIR={tmp_path / 'state'}"])
         assert status == 1 and other.count() == 0
     assert archived_files(tmp_path / "crawled") == {} and archived_files(tmp_path / "fetched") == {}
+
+
+@pytest.mark.parametrize("callback", ["parse_feed", "parse_sitemap", "parse_article"])
+def test_no_callback_is_a_generator_that_returns_a_value(callback):
+    """Scrapy's WARN_ON_GENERATOR_RETURN_VALUE check (off in a crawl), made once on the code."""
+    assert not is_generator_with_return_value(getattr(QQSpider, callback))
