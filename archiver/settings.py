@@ -135,6 +135,9 @@ EXTENSIONS = {
 # --- Scrapy housekeeping ----------------------------------------------------------------------------
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's RemoteControl runs Python code sent to a localhost HTTP port, and writes its token
+# to a file in the user's home: no unattended crawl needs either.
+REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -337,7 +337,7 @@ class WarcCaptureMiddleware:
     """Downloader middleware: writes every response the crawl receives (retried attempts,
     redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
 
-    It sits just before DecompressionMiddleware (590), so it sees the body as the server sent
+    It sits just before Scrapy's HttpCompressionMiddleware (590), so it sees the body as the server sent
     it; a redirect (RedirectMiddleware, 600) is followed before it. A capture that cannot be
     written is logged once and capture stops; the crawl goes on.
     """

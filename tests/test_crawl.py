@@ -162,6 +162,7 @@ def test_politeness_holds_with_the_live_defaults(server, tmp_path):
     robots.txt, headers are the live ones. Counted at the server, not trusted by name."""
     result = crawl(server, tmp_path, "since=2019-06-01", fast=False, LOG_LEVEL="INFO")
     assert result.counts["archived"] == len(FEED_ARTICLES)
+    assert "Remote control HTTP server listening" not in result.log  # no code-running port
     requests = server.requests
     assert requests[0].path == "/robots.txt"
     assert server.max_in_flight <= CONCURRENT_REQUESTS_PER_DOMAIN
