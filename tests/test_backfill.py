@@ -99,7 +99,9 @@ def assert_whole_archive(archive: Path) -> None:
 
 def test_three_workers_share_one_backfill(site_server, redis_server, tmp_path):
     archive = tmp_path / "archive"
-    workers = [start_worker(site_server, archive, redis_server.url) for _ in range(3)]
+    # 50 pages a second at most each: one worker alone cannot empty the queue before the others'
+    # first look at it (Scrapy looks at an idle spider's queue every 5 s).
+    workers = [start_worker(site_server, archive, redis_server.url, DOWNLOAD_DELAY="0.02") for _ in range(3)]
     results = [finish(worker) for worker in workers]
     assert [code for code, _ in results] == [0, 0, 0], results[0][1][-3000:]
     assert_whole_archive(archive)
@@ -134,7 +136,7 @@ def test_a_killed_worker_then_a_new_pass_archives_everything(site_server, redis_
     assert redis_server.client.zcard("qq:requests") == 0 and redis_server.client.scard("qq:dupefilter") == 0
 
     site_server.reset_log()
-    code, log = finish(start_worker(site_server, archive, redis_server.url))
+    code, log = finish(start_worker(site_server, archive, redis_server.url, QQ_WORKER_IDLE_SECONDS="0"))
     assert code == 0, log[-3000:]
     assert_whole_archive(archive)
     assert all(archived_files(archive)[article_id].read_bytes() == data for article_id, data in before.items())
