@@ -88,13 +88,15 @@ class QQSpider(scrapy.Spider):
         spider.legacy_article_url = settings.get("QQ_LEGACY_ARTICLE_URL")
         spider.store = store_for(crawler)
         spider.batch = max(1, settings.getint("QQ_DISCOVERY_BATCH"))
-        spider.unarchivable = UnarchivablePages.load(settings.get("STATE_DIR"),
-                                                     settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
+        spider.unarchivable = None  # Redis's when REDIS_URL is set, else STATE_DIR's file
         try:
             check_folders(settings)
             spider.fatal = spider._join_backfill(settings) if settings.get("REDIS_URL") else None
         except StoreError as error:
             spider.fatal = str(error)
+        if spider.unarchivable is None:
+            spider.unarchivable = UnarchivablePages.load(settings.get("STATE_DIR"),
+                                                         settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.unarchivable.save, signal=signals.spider_closed)
         return spider
@@ -109,7 +111,7 @@ class QQSpider(scrapy.Spider):
         try:
             server = backfill.connect(settings)
         except RedisError as error:
-            return f"cannot reach Redis at {backfill.shown_url(settings)} ({error})"
+            return backfill.unreachable(settings, error)
         self.unarchivable = backfill.SharedUnarchivable(server, backfill.keys(settings)["unarchivable"],
                                                         settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
         self.shared = backfill.is_shared(settings, self.discover)
