@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy_redis import defaults
 from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.scheduler import Scheduler
 
@@ -53,8 +54,13 @@ def shown_url(settings) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def unreachable(settings, error: Exception) -> str:
+    return f"cannot reach Redis at {shown_url(settings)} ({error})"
+
+
 def connect(settings):
-    """A Redis client from the settings, checked with a ping; raises RedisError."""
+    """A Redis client from the settings, checked with a ping; raises RedisError (`unreachable`
+    says it)."""
     server = get_redis_from_settings(settings)
     server.ping()
     return server
@@ -65,8 +71,8 @@ def worker_name() -> str:
 
 
 def keys(settings, spider_name: str = "qq") -> dict[str, str]:
-    names = {"queue": settings.get("SCHEDULER_QUEUE_KEY") or "%(spider)s:requests",
-             "seen": settings.get("SCHEDULER_DUPEFILTER_KEY") or "%(spider)s:dupefilter",
+    names = {"queue": settings.get("SCHEDULER_QUEUE_KEY") or defaults.SCHEDULER_QUEUE_KEY,
+             "seen": settings.get("SCHEDULER_DUPEFILTER_KEY") or defaults.SCHEDULER_DUPEFILTER_KEY,
              "workers": WORKERS_KEY, "unarchivable": UNARCHIVABLE_KEY}
     return {name: key % {"spider": spider_name} for name, key in names.items()}
 
@@ -90,33 +96,23 @@ class SharedScheduler(Scheduler):
         return scheduler
 
     def open(self, spider):
-        try:
-            super().open(spider)
-            self._beat()
-        except RedisError as error:
-            self._lose(error)
+        self._redis(super().open, spider)
+        self._redis(self._beat)
+
+    def close(self, reason):
+        self._redis(super().close, reason)
+        self._redis(self.server.hdel, keys(self.crawler.settings)["workers"], worker_name())
 
     def enqueue_request(self, request):
-        if self.lost:
-            return False
-        try:
-            queued = super().enqueue_request(request)
-        except RedisError as error:
-            self._lose(error)
-            return False
+        queued = self._redis(super().enqueue_request, request, failed=False)
         if queued:
             self.crawler.stats.inc_value("scheduler/enqueued/redis")
         return queued
 
     def next_request(self):
-        if self.lost:
-            return None
+        self._redis(self._beat)
         try:
-            self._beat()
-            request = super().next_request()
-        except RedisError as error:
-            self._lose(error)
-            return None
+            request = self._redis(super().next_request)
         except (ValueError, TypeError) as error:  # written by someone else: refused, not run
             self.crawler.stats.inc_value("qq/backfill/refused")
             logger.error("dropped an entry of the shared queue that is not one of our requests: %s", error)
@@ -127,13 +123,17 @@ class SharedScheduler(Scheduler):
         return request
 
     def has_pending_requests(self):
+        return self._redis(super().has_pending_requests, failed=False)
+
+    def _redis(self, call, *args, failed=None):
+        """`call(*args)`, or `failed` once Redis is lost (the first error says so, once)."""
         if self.lost:
-            return False
+            return failed
         try:
-            return super().has_pending_requests()
+            return call(*args)
         except RedisError as error:
             self._lose(error)
-            return False
+            return failed
 
     def spider_idle(self):
         if self.lost:
@@ -198,13 +198,11 @@ def new_pass(settings) -> str:
 
 
 def status(settings) -> str:
+    """What the backfill's Redis holds; reads only (a worker removes its own heartbeat as it ends)."""
     server, names = connect(settings), keys(settings)
     now = time.time()
     workers = {name.decode(): now - float(beat) for name, beat in server.hgetall(names["workers"]).items()}
     recent = sorted(f"{name} ({age:.0f} s ago)" for name, age in workers.items() if age <= SEEN_RECENTLY)
-    stale = [name for name, age in workers.items() if age > 86400]
-    if stale:
-        server.hdel(names["workers"], *stale)
     return "\n".join([f"backfill at {shown_url(settings)}",
                       f"queued requests: {server.zcard(names['queue'])}",
                       f"seen requests: {server.scard(names['seen'])}",

@@ -120,7 +120,7 @@ def cmd_rebuild(args) -> int:
 
 def cmd_backfill(args) -> int:
     from redis.exceptions import RedisError
-    from archiver.backfill import new_pass, shown_url, status
+    from archiver.backfill import new_pass, status, unreachable
 
     settings = load_settings(args.settings)
     if not settings.get("REDIS_URL"):
@@ -130,7 +130,7 @@ def cmd_backfill(args) -> int:
     try:
         print(new_pass(settings) if args.new_pass else status(settings))
     except RedisError as error:
-        print(f"archiver backfill: cannot reach Redis at {shown_url(settings)} ({error})", file=sys.stderr)
+        print(f"archiver backfill: {unreachable(settings, error)}", file=sys.stderr)
         return 1
     return 0
 
