@@ -4,6 +4,7 @@ log of the requests received, with how many were handled at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 import threading
@@ -111,7 +112,7 @@ class StandIn(demo.FixtureServer):
                 handler.close_connection = True
                 handler.connection.close()
             else:
-                handler.send(reply, getattr(reply, "trickle", 0.0))
+                self._send(handler, reply)
         except OSError:  # the client gave up first (a timeout test): nobody is left to answer
             handler.close_connection = True
         finally:
@@ -120,6 +121,20 @@ class StandIn(demo.FixtureServer):
                 self._in_flight -= 1
                 if not self._in_flight:
                     self._all_answered.notify_all()
+
+
+    @staticmethod
+    def _send(handler, reply: demo.Reply) -> None:
+        """A str body goes as UTF-8; with `trickle`, the body a byte at a time."""
+        body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
+        pace = getattr(reply, "trickle", 0.0)
+        if not pace:
+            return handler.send(dataclasses.replace(reply, body=body))
+        handler.send_head(reply, len(body))
+        for index in range(len(body) if handler.command != "HEAD" else 0):
+            handler.wfile.write(body[index:index + 1])
+            handler.wfile.flush()
+            time.sleep(pace)
 
 
 def _read_chunked(handler) -> bytes:

@@ -209,15 +209,18 @@ class _Handler(BaseHTTPRequestHandler):
             return b""
         return self.rfile.read(length) if length > 0 else b""
 
-    def send(self, reply: Reply, pace: float = 0.0) -> None:
-        """Send `reply`; with `pace`, the body a byte at a time, that many seconds apart."""
-        body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
+    def send(self, reply: Reply) -> None:
+        self.send_head(reply, len(reply.body))
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    def send_head(self, reply: Reply, length: int) -> None:
+        """The status line and headers of `reply`, whose body is `length` bytes."""
         headers = dict(reply.headers or {})
         given = {name.lower() for name in headers}
-        if "content-type" not in given:
-            headers["Content-Type"] = "text/html; charset=utf-8"
-        if "content-length" not in given:
-            headers["Content-Length"] = str(len(body))
+        for name, value in (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(length))):
+            if name.lower() not in given:
+                headers[name] = value
         try:
             phrase = HTTPStatus(reply.status).phrase
         except ValueError:
@@ -226,12 +229,6 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command == "HEAD":
-            return
-        for chunk in [body[index:index + 1] for index in range(len(body))] if pace else [body]:
-            self.wfile.write(chunk)
-            self.wfile.flush()
-            time.sleep(pace)
 
 
 def _not_found() -> Reply:
