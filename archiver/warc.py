@@ -4,26 +4,14 @@
 
 (host and pid: several machines of a shared backfill may keep their captures in one folder)
 
-One file per run, a new one (`n` + 1) once a file reaches WARC_MAX_BYTES; records are never
-split across files. Each file starts with a `warcinfo` record. Each exchange is a `response`
-record, a `request` record (`WARC-Concurrent-To` the response) and, for an article page, a
-`metadata` record (`application/json`, also concurrent to the response) holding the article id
-and what discovery knew of it (the `Listing`: feed title, publish time, thumbnail), so that
-`archiver rebuild` can re-read the page with no network and no feed.
+One file per run, a new one (`n` + 1) once a file reaches WARC_MAX_BYTES. Each exchange is a
+`response` record, a `request` record and, for an article page, a `metadata` record holding its
+`Listing`, so that `archiver rebuild` can re-read the page with no network and no feed.
 
-Bodies are kept as the server sent them, Content-Encoding (gzip, br...) and all, as web archives
-keep them: the capture sits before the decompression middleware, and `archiver fetch` reads
-the raw stream. Only the chunked transfer coding is undone (the HTTP clients undo it as they
-read): the recorded headers lose Transfer-Encoding and carry the recorded body's Content-Length.
-Each file's `warcinfo` record says so. `decode_body` undoes the Content-Encoding for the page
-reader (`archiver fetch`, `archiver rebuild`).
-
-The records are built and framed by warcio's WARCWriter: WARC/1.1, sha1 block and payload
-digests, HTTP heads percent-encoded where a header is not ASCII. Each record is its own gzip
-member (zlib's), stored rather than deflated when the body is already compressed: deflating
-compressed bytes again costs a crawl a tenth of its CPU and saves nothing.
-The crawl (WarcCaptureMiddleware) and `archiver fetch` write through the same WarcFileWriter,
-in their own process.
+Bodies are kept as the server sent them, Content-Encoding and all, as web archives keep them;
+only the chunked transfer coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record).
+Each record is its own gzip member, stored rather than deflated when the body is already
+compressed: deflating compressed bytes again costs a crawl a tenth of its CPU and saves nothing.
 """
 
 from __future__ import annotations
@@ -63,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 
 def warc_dir(settings) -> Path:
-    """Where a run's WARC files go: the `warc` folder of STATE_DIR."""
     return Path(settings.get("STATE_DIR")) / WARC_SUBDIR
 
 
@@ -83,7 +70,6 @@ class Exchange:
 
 
 def exchange_from_scrapy(request, response) -> Exchange:
-    """A Scrapy response (and the request it answers) as an Exchange."""
     return Exchange(
         url=response.url, method=request.method,
         request_headers=_scrapy_headers(request.headers), request_body=request.body or b"",
@@ -93,8 +79,7 @@ def exchange_from_scrapy(request, response) -> Exchange:
 
 
 def exchange_from_requests(response, body: bytes) -> Exchange:
-    """A `requests` response (read with `stream=True`, its `body` as received: not decoded) as an
-    Exchange: for `archiver fetch`, which downloads outside Scrapy."""
+    """A `requests` response (read with `stream=True`, its `body` as received: not decoded)."""
     request = response.request
     request_body = request.body or b""
     version = getattr(response.raw, "version", 11)
@@ -140,21 +125,18 @@ def decode_body(body: bytes, content_encoding: str | None, max_size: int = 0) ->
             body = _unbrotli(body, max_size)
         else:
             raise ValueError(f"cannot undo the Content-Encoding {coding!r}")
+        if max_size and len(body) > max_size:
+            raise ValueError(f"the body decodes to more than {max_size} bytes")
     return body
 
 
 def _inflate(body: bytes, coding: str, max_size: int) -> bytes:
     # gzip (wbits 16+) or, for deflate, the zlib format most servers send (else raw deflate).
-    formats = (zlib.MAX_WBITS | 16,) if coding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
-    for wbits in formats:
-        inflater = zlib.decompressobj(wbits)
+    for wbits in (zlib.MAX_WBITS | 16,) if coding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS):
         try:
-            decoded = inflater.decompress(body, max_size + 1) if max_size else inflater.decompress(body)
+            return zlib.decompressobj(wbits).decompress(body, max_size + 1 if max_size else 0)
         except zlib.error as error:
             problem = error
-            continue
-        _check_size(decoded, max_size)
-        return decoded
     raise ValueError(f"damaged {coding} body: {problem}")
 
 
@@ -165,17 +147,9 @@ def _unbrotli(body: bytes, max_size: int) -> bytes:
         raise ValueError("cannot undo the Content-Encoding 'br': brotli is not installed") from None
     decompressor = brotli.Decompressor()
     try:
-        decoded = (decompressor.process(body, output_buffer_limit=max_size + 1) if max_size
-                   else decompressor.process(body))
+        return decompressor.process(body, output_buffer_limit=max_size + 1) if max_size else decompressor.process(body)
     except brotli.error as error:
         raise ValueError(f"damaged br body: {error}") from None
-    _check_size(decoded, max_size)
-    return decoded
-
-
-def _check_size(decoded: bytes, max_size: int) -> None:
-    if max_size and len(decoded) > max_size:
-        raise ValueError(f"the body decodes to more than {max_size} bytes")
 
 
 def listing_json(listing: Listing) -> bytes:
@@ -208,17 +182,17 @@ class WarcFileWriter:
         self.paths: list[Path] = []
         self.records = 0
 
-    @property
-    def path(self) -> Path | None:
-        return self.paths[-1] if self._file is not None else None
-
     def write_exchange(self, exchange: Exchange, listing: Listing | None = None,
                        received: dt.datetime | None = None) -> None:
         """The response, its request and, for an article page, its listing; `received` (UTC,
         default now) is the records' WARC-Date. Raises OSError when the file cannot be written."""
         if self._file is None:
             self._open()
-        warc = self._warc
+
+        def record(kind: str, payload: bytes, headers: dict, **options):
+            return self._warc.create_warc_record(exchange.url, kind, payload=BytesIO(payload), length=len(payload),
+                                                 warc_headers_dict=headers, **options)
+
         received = received or dt.datetime.now(dt.timezone.utc)
         date = datetime_to_iso_date(received.replace(tzinfo=None), use_micros=True)
         response_id = StatusAndHeadersParser.make_warc_id()
@@ -226,20 +200,13 @@ class WarcFileWriter:
         if exchange.ip_address:
             response_headers["WARC-IP-Address"] = exchange.ip_address
         linked = {"WARC-Date": date, "WARC-Concurrent-To": response_id}
-        records = [
-            warc.create_warc_record(exchange.url, "response", payload=BytesIO(exchange.body),
-                                    length=len(exchange.body), warc_headers_dict=response_headers,
-                                    http_headers=_response_head(exchange)),
-            warc.create_warc_record(exchange.url, "request", payload=BytesIO(exchange.request_body),
-                                    length=len(exchange.request_body), warc_headers_dict=linked,
-                                    http_headers=_request_head(exchange))]
+        records = [record("response", exchange.body, response_headers, http_headers=_response_head(exchange)),
+                   record("request", exchange.request_body, linked, http_headers=_request_head(exchange))]
         if listing is not None:
-            data = listing_json(listing)
-            records.append(warc.create_warc_record(
-                exchange.url, "metadata", payload=BytesIO(data), length=len(data),
-                warc_content_type="application/json",
-                warc_headers_dict={**linked, "WARC-Profile": ARTICLE_PROFILE}))
-        compressed = _is_content_encoded(exchange)
+            records.append(record("metadata", listing_json(listing), {**linked, "WARC-Profile": ARTICLE_PROFILE},
+                                  warc_content_type="application/json"))
+        compressed = any(name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
+                         for name, value in exchange.response_headers)
         for record in records:
             self._write(record, level=0 if compressed and record is records[0] else 6)
             self.records += 1
@@ -256,8 +223,8 @@ class WarcFileWriter:
         self._file.flush()
 
     def close(self) -> None:
-        if self._file is not None:
-            file, self._file = self._file, None
+        file, self._file = self._file, None
+        if file is not None:
             file.close()
 
     def _open(self) -> None:
@@ -281,12 +248,6 @@ class WarcFileWriter:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def _is_content_encoded(exchange: Exchange) -> bool:
-    """Whether the server compressed the body (gzip, br...)."""
-    return any(name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
-               for name, value in exchange.response_headers)
 
 
 def _response_head(exchange: Exchange) -> StatusAndHeaders:
