@@ -1,15 +1,7 @@
-"""`archiver fetch URL_OR_ID...`: fetch named articles with requests and archive them.
-
-One article at a time, outside Scrapy: the page is read by `archiver.page.read_article` and
-stored by `archiver.archive.archive_article`, exactly as the spider does, so a one-off fetch and
-a crawl write the same file. `archiver run` uses the same code to refresh recent articles.
-
-Temporary failures (connection errors, timeouts, 5xx, 429, qq's 567) are retried with
-exponential backoff and jitter, bounded in attempts and in total time. A deleted article
-(404/410, a redirect to qq's `babygohome` page) is reported and its archived file is left as it
-was: nothing archived is ever overwritten by an error page or a worse extraction. A thumbnail
-already in the file is kept, as the feed's listing image would be in a crawl.
-"""
+"""`archiver fetch URL_OR_ID...` (and `archiver run`'s refresh): articles downloaded one at a
+time with requests, outside Scrapy, then read and stored by the spider's own code, so that both
+write the same file. Temporary failures are retried with backoff, bounded in attempts and time; a
+deleted article leaves its archived file as it was."""
 
 from __future__ import annotations
 
@@ -57,7 +49,6 @@ class DeletedAtSource(FetchError):
 @dataclass(frozen=True)
 class PageResponse:
     url: str
-    status: int
     body: bytes
     exchange: Exchange | None = None  # for the WARC capture, when it is on
 
@@ -81,11 +72,8 @@ class FetchResult:
 
 
 class ArticleFetcher:
-    """Downloads, reads and stores articles with the project's settings.
-
-    `deadline` (a time.monotonic() value) bounds every download and retry: `archiver run` uses it
-    so that a refresh never outlasts the run's time limit.
-    """
+    """Downloads, reads and stores articles; `deadline` (a time.monotonic() value) bounds every
+    download and retry, so that a refresh never outlasts the run's time limit."""
 
     def __init__(self, settings, store: ArchiveStore | None = None, deadline: float | None = None):
         self.settings = settings
@@ -127,8 +115,6 @@ class ArticleFetcher:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-    # --- one article -------------------------------------------------------------------------
 
     def fetch(self, ref: ArticleRef, write: bool = True) -> FetchResult:
         """Download, read and store one article (or render it only, when `write` is false)."""
@@ -181,8 +167,6 @@ class ArticleFetcher:
             if remaining > 0:
                 time.sleep(remaining)
         self._last_fetch = time.monotonic()
-
-    # --- one page, with retries -------------------------------------------------------------------
 
     def download(self, url: str) -> PageResponse:
         """The page at `url`, retrying temporary failures; raises FetchError or DeletedAtSource."""
@@ -238,7 +222,7 @@ class ArticleFetcher:
                     raise FetchError(f"{url}: {error}") from None
                 # Captured as received, Content-Encoding and all, as the crawl captures.
                 exchange = exchange_from_requests(response, received) if self.capture is not None else None
-                return PageResponse(url=url, status=status, body=body, exchange=exchange)
+                return PageResponse(url, body, exchange)
         raise FetchError(f"more than {self.max_redirects} redirects from {url}")
 
     def _redirect_target(self, url: str, location: str) -> str:
@@ -317,41 +301,30 @@ class ProgressBar:
     WIDTH = 30
 
     def __init__(self, total: int, stream: TextIO):
-        self.total = total
-        self.stream = stream
-        self.done = 0
-        self.enabled = total > 1 and _isatty(stream)
+        self.total, self.stream, self.done = total, stream, 0
+        try:
+            self.enabled = total > 1 and stream.isatty()
+        except (AttributeError, ValueError):
+            self.enabled = False
 
     def show(self, label: str = "") -> None:
-        if not self.enabled:
-            return
-        filled = self.WIDTH * self.done // self.total
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.stream.write(f"\r\x1b[K[{bar}] {self.done}/{self.total} {label}")
-        self.stream.flush()
-
-    def clear(self) -> None:
         if self.enabled:
-            self.stream.write("\r\x1b[K")
+            filled = self.WIDTH * self.done // self.total
+            self.clear(f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {self.done}/{self.total} {label}")
+
+    def clear(self, line: str = "") -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K" + line)
             self.stream.flush()
 
     def advance(self) -> None:
         self.done += 1
 
 
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
                    out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """`archiver fetch`: one line per article; 0 only when every article was stored (or printed).
-
-    Lines go to `out`, or to `err` with `--stdout`, where `out` carries the documents.
-    """
+    """`archiver fetch`: one line per article (to `err` with `--stdout`, where `out` carries the
+    documents); 0 only when every article was stored (or printed)."""
     out = out or sys.stdout
     err = err or sys.stderr
     report = err if to_stdout else out

@@ -1,20 +1,9 @@
 """Article identity: every URL form of a qq article, or a bare id, to one `ArticleRef`.
 
-An article is identified by its id alone. The id families qq has used (docs/ARCHITECTURE.md):
-
-    20250212A03JWP00         16 characters: date, a letter (A for articles; others occur), 5
-                             letters/digits, 2 digits; pages call it `cms_id`
-    20250212A03JWP           its 14-character prefix (`article_id`; older archives' file names):
-                             the same article as <it>00
-    TWF2020041300303000      19 characters, 2020-2021: TWF, the date, 8 digits (its page's
-                             `article_id` is 20200413003030); used as it is
-    finance_20190923_000843  pages from before 2019 (`http://finance.qq.com/a/20190923/000843.htm`),
-                             which have no id: channel, date, number; their own URL is canonical
-
-Ids are validated here, before anything uses them in a path or a URL. This is also the one place
-that decides on which host a URL lives (`site_url`): read as the HTTP clients read it before they
-send it (w3lib's WHATWG rules, so `http://evil\\@new.qq.com/` is on `evil`), and asked by
-discovery, the spider's redirects, `archiver fetch`, the images and the crawl's every request.
+An article is identified by its id alone; the id families qq has used are in
+docs/ARCHITECTURE.md. Ids are validated here, before anything uses them in a path or a URL. This
+is also the one place that decides on which host a URL lives (`site_url`), read as the HTTP
+clients read it before they send it (w3lib's WHATWG rules: `http://evil\\@new.qq.com/` is on `evil`).
 """
 
 from __future__ import annotations
@@ -68,10 +57,7 @@ class ArticleRef:
 
     @property
     def canonical_url(self) -> str:
-        if self.legacy:
-            channel, date, number = self.article_id.split("_")
-            return LEGACY_CANONICAL_URL.format(channel=channel, date=date, number=number)
-        return CANONICAL_URL.format(id=self.article_id)
+        return self.fetch_url(CANONICAL_URL, LEGACY_CANONICAL_URL)
 
     @property
     def short_id(self) -> str | None:
@@ -166,23 +152,20 @@ def sent_url(text: str) -> SiteUrl:
     return SiteUrl(url, scheme, host, port)
 
 
-def site_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> SiteUrl:
-    """`text` as it will be sent, when it is on qq.com or a configured endpoint's host
-    (`extra_hosts`: `host` or `host:port`); raises OffSite otherwise."""
+def site_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset(),
+             domains: tuple[str, ...] | list[str] = ("qq.com",), refusal: str = "not a qq.com URL") -> SiteUrl:
+    """`text` as it will be sent, when it is on one of `domains` or a configured endpoint's host
+    (`extra_hosts`: `host` or `host:port`); raises OffSite, saying `refusal`, otherwise."""
     url = sent_url(text)
-    if not (is_qq_host(url.host) or url.host in extra_hosts or url.netloc in extra_hosts):
-        raise OffSite(f"not a qq.com URL: {text!r}")
+    if not (_in_domains(url.host, tuple(domains)) or url.host in extra_hosts or url.netloc in extra_hosts):
+        raise OffSite(f"{refusal}: {text!r}")
     return url
 
 
 def image_url(text: str, image_domains: tuple[str, ...] | list[str],
               extra_hosts: frozenset[str] | set[str] = frozenset()) -> SiteUrl:
-    """`text` as it will be sent, when it is on one of the image domains (IMAGE_HOST_DOMAINS:
-    Tencent's) or a configured endpoint's host; raises OffSite otherwise."""
-    url = sent_url(text)
-    if not (_in_domains(url.host, tuple(image_domains)) or url.host in extra_hosts or url.netloc in extra_hosts):
-        raise OffSite(f"not on an image host ({', '.join(image_domains)}): {text!r}")
-    return url
+    """`site_url` for the image domains (IMAGE_HOST_DOMAINS: Tencent's)."""
+    return site_url(text, extra_hosts, image_domains, f"not on an image host ({', '.join(image_domains)})")
 
 
 def redirect_target(url: str, location: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> str:

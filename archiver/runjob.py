@@ -4,12 +4,9 @@
     STATE_DIR/last-run.json   start, end, duration, counts, errors of the last run
     STATE_DIR/run.log         the run's log, rotated at LOG_ROTATE_BYTES
 
-A second run while one is active exits at once with status 75 (EX_TEMPFAIL). The kernel drops
-the lock of a process that dies, so a killed run never blocks the next one. The crawl stops
-after RUN_TIME_LIMIT seconds or RUN_ITEM_LIMIT articles; with REFRESH_HOURS set, recently
-published archived articles are then fetched again (`archiver.fetch`) and updated if they
-changed. The exit status is non-zero when the run failed: the feed unreachable or unreadable,
-nothing discovered, or most fetched articles unreadable.
+A second run while one is active exits at once with status 75 (EX_TEMPFAIL). The crawl stops
+after RUN_TIME_LIMIT seconds or RUN_ITEM_LIMIT articles; then, with REFRESH_HOURS, recently
+published archived articles are fetched again and updated if they changed.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from typing import TextIO
 
 from archiver.crawl import check_folders, run_crawl
 from archiver.lock import EX_TEMPFAIL, LOCK_FILE, LockHeld, RunLock
-from archiver.stats import failure_reason, run_counts, summary_line
+from archiver.stats import DELETED, failure_reason, run_counts, summary_line
 from archiver.ids import ArticleRef
 from archiver.store import ArchiveStore, StoreError, check_writable, write_file_atomically
 
@@ -64,8 +61,7 @@ class Interruption:
         self.signum: int | None = None
 
     def _note(self, signum: int) -> None:
-        if self.signum is None:
-            self.signum = signum
+        self.signum = self.signum or signum
 
     def stop_at_once(self) -> None:
         def handler(signum, frame):
@@ -88,8 +84,6 @@ class Interruption:
         for signum in self.SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
 
-
-# --- the run -------------------------------------------------------------------------------------
 
 def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """`archiver run`: 0 when the run succeeded, 1 when it failed, 75 when another is active."""
@@ -250,8 +244,9 @@ class _Run:
             logging.root.removeHandler(self.errors)
             logging.root.removeHandler(self.file_log)
             self.file_log.close()
-            try:
-                _write_json(self.state_dir / LAST_RUN_FILE, record)
+            try:  # atomically, like the archive: a reader never sees half a file
+                write_file_atomically(self.state_dir / LAST_RUN_FILE, (json.dumps(
+                    record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), prefix=".last-run-")
             except OSError as error:
                 problems = [*problems, f"cannot write {LAST_RUN_FILE}: {error.strerror or error}"]
             self.out.write(line + "\n")
@@ -280,8 +275,6 @@ def _discovers(spider_args: dict) -> bool:
         return not spider_args.get("url")
     return bool(discover.strip(", "))
 
-
-# --- refreshing recent articles ---------------------------------------------------------------------
 
 def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
                     written_since: float) -> list[ArticleRef]:
@@ -319,52 +312,40 @@ def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | N
     hours = settings.getfloat("REFRESH_HOURS")
     if hours <= 0:
         return None
+    from archiver.fetch import ArticleFetcher
+
     store = ArchiveStore(settings.get("ARCHIVE_DIR"))
     refs = recent_articles(store, hours, dt.datetime.now(dt.timezone.utc), started.timestamp())
     counts = {"checked": 0, "updated": 0, "unchanged": 0, "deleted": 0, "failed": 0, "not_reached": 0}
     logger.info("refresh: %d archived articles published within %g hours", len(refs), hours)
     try:
-        _refresh_each(settings, store, refs, counts, deadline)
+        with ArticleFetcher(settings, store=store, deadline=deadline) as fetcher:
+            for ref in refs:
+                if deadline is not None and time.monotonic() >= deadline:
+                    counts["not_reached"] = len(refs) - counts["checked"]
+                    logger.warning("refresh: time limit reached, %d articles not checked", counts["not_reached"])
+                    break
+                result = fetcher.fetch(ref)
+                counts["checked"] += 1
+                if result.status == "unchanged":
+                    counts["unchanged"] += 1
+                    logger.debug("refresh: %s", result.line())
+                elif result.ok:  # updated (or archived anew, had the file gone meanwhile)
+                    counts["updated"] += 1
+                    logger.info("refresh: %s", result.line())
+                else:
+                    counts["deleted" if result.status == DELETED else "failed"] += 1
+                    logger.warning("refresh: %s", result.line())
     except RunInterrupted as signal_name:  # the run records itself as interrupted
         counts["not_reached"] = len(refs) - counts["checked"]
         logger.warning("refresh: stopped by %s, %d articles not checked", signal_name, counts["not_reached"])
     return counts
 
 
-def _refresh_each(settings, store: ArchiveStore, refs: list[ArticleRef], counts: dict, deadline: float | None) -> None:
-    from archiver.fetch import ArticleFetcher
-    from archiver.stats import DELETED
-
-    with ArticleFetcher(settings, store=store, deadline=deadline) as fetcher:
-        for index, ref in enumerate(refs):
-            if deadline is not None and time.monotonic() >= deadline:
-                counts["not_reached"] = len(refs) - index
-                logger.warning("refresh: time limit reached, %d articles not checked", len(refs) - index)
-                break
-            result = fetcher.fetch(ref)
-            counts["checked"] += 1
-            if result.status == "unchanged":
-                counts["unchanged"] += 1
-                logger.debug("refresh: %s", result.line())
-            elif result.ok:  # updated (or archived anew, had the file gone meanwhile)
-                counts["updated"] += 1
-                logger.info("refresh: %s", result.line())
-            else:
-                counts["deleted" if result.status == DELETED else "failed"] += 1
-                logger.warning("refresh: %s", result.line())
-
-
-# --- judging and reporting ---------------------------------------------------------------------------
-
 def run_problems(crawl_failure: str | None, counts: dict, refresh: dict | None, finish_reason: str,
                  discovering: bool) -> list[str]:
-    """Why the run failed, for cron mail or a monitor; empty when it did not.
-
-    `crawl_failure` is the crawl's own verdict (`archiver.stats.failure_reason`: a feed or
-    sitemap unreadable, the archive unwritable, more than half of the articles failed); a run also fails when it
-    discovered nothing at all (a feed that never answered before the time limit) or when most
-    refreshed articles could not be fetched or read.
-    """
+    """Why the run failed, for cron mail or a monitor: the crawl's own verdict (`crawl_failure`),
+    nothing discovered at all, or most refreshed articles unreadable; empty when it did not."""
     problems = [crawl_failure] if crawl_failure else []
     if discovering and not counts["discovered"] and not counts["errors"]:
         problems.append(f"no article was discovered (the crawl ended: {finish_reason})")
@@ -408,9 +389,3 @@ def _install_file_log(settings, state_dir: Path) -> logging.Handler:
     # Scrapy does the same when the crawl starts; before that the run's own lines would be lost.
     logging.root.setLevel(logging.NOTSET)
     return handler
-
-
-def _write_json(path: Path, record: dict) -> None:
-    """Atomically, like the archive: a reader never sees half a file."""
-    write_file_atomically(path, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
-                       prefix=".last-run-")
