@@ -2,18 +2,15 @@
 
     <IMAGES_STATIC_DIR>/<sha1 of the image URL>.<jpg|png|gif|webp|...>
 
-`IMAGES_STATIC_DIR` defaults to `static/qq-images` beside `ARCHIVE_DIR` (a site's `content/`),
-which Hugo serves at `/qq-images/` (`IMAGES_STATIC_URL`). Off by default (`DOWNLOAD_IMAGES`):
-the existing site hot-links Tencent's images.
-
-Tencent's image URLs have no extension, so a file's extension comes from its bytes (or, failing
-that, its Content-Type); a response that is not an image is not kept and its link stays as it
-was. A file's name depends on its URL alone: an image already in the folder is never downloaded
-again, and a rebuild links to it with no network.
+Off by default (`DOWNLOAD_IMAGES`): the existing site hot-links Tencent's images. Their URLs
+have no extension, so a file's comes from its bytes (or its Content-Type). A file's name depends
+on its URL alone: an image already in the folder is never downloaded again, and a rebuild links
+to it with no network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import html
@@ -91,7 +88,8 @@ class ImageFolder:
             with os.scandir(self.folder) as entries:
                 for entry in entries:
                     if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
-                        _unlink(entry.path)  # left by a run killed mid-write
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)  # left by a run killed mid-write
                     elif match := _NAME.fullmatch(entry.name):
                         self._names[match.group(1)] = entry.name
 
@@ -101,9 +99,6 @@ class ImageFolder:
 
     def __contains__(self, url: str) -> bool:
         return image_key(url) in self._names
-
-    def __len__(self) -> int:
-        return len(self._names)
 
     def local_url(self, url: str) -> str | None:
         """The site's link to the downloaded copy of `url`; None when there is none."""
@@ -132,13 +127,6 @@ class ImageFolder:
         if body_html == article.body_html and thumbnail == article.thumbnail:
             return article
         return dataclasses.replace(article, body_html=body_html, thumbnail=thumbnail)
-
-
-def _unlink(path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 class ImageDownloadPipeline(FilesPipeline):

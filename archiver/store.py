@@ -2,20 +2,15 @@
 
     <ARCHIVE_DIR>/zh-CN/news/qq/<article_id>.zh-CN.md
 
-Older archives named files by the 14-character id; such a file is the same article and is
-updated in place. Whether an article is known is asked of the file system (a stat or two), not of
-an index held in memory: a crawl's memory does not grow with the archive, and a file written by
-another process (`archiver fetch` during a run) is seen at once.
-
-Every file the project writes (articles, images, state files) is written by
-`write_file_atomically`: a temporary file beside it, synced, then renamed over the old one, so a
-reader or a crash sees the old file or the new, never part of one. The folder itself is synced
-once at the end (`sync()`): a rename lost to a power cut loses no archived content (the old file
-stays; a new article is fetched again by the next run).
+Older archives named files by the 14-character id; such a file is updated in place. Whether an
+article is known is asked of the file system, not of an index in memory: a crawl's memory does
+not grow with the archive, and a file another process writes is seen at once. The folder is
+synced once at the end (`sync()`): a rename lost to a power cut loses no archived content.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -69,17 +64,11 @@ class ArchiveStore:
             return
         self._swept = True
         stale_before = time.time() - STALE_TEMP_SECONDS
-        try:
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
-                        try:
-                            if entry.stat(follow_symlinks=False).st_mtime < stale_before:
-                                os.unlink(entry.path)
-                        except OSError:
-                            pass
-        except (FileNotFoundError, NotADirectoryError):
-            pass
+        for entry in _entries(self.folder):
+            if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < stale_before:
+                        os.unlink(entry.path)
 
     def ensure_writable(self) -> None:
         """Fail now, with a clear message, if no article could be stored (read-only, full,
@@ -92,56 +81,37 @@ class ArchiveStore:
     def ids(self) -> Iterator[str]:
         """The id of every archived article, in no particular order (one listing, streamed)."""
         self._sweep()
-        try:
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    stem = entry.name[: -len(SUFFIX)] if entry.name.endswith(SUFFIX) else ""
-                    short = len(stem) == 14 and "_" not in stem
-                    article_id = stem + "00" if short else stem
-                    if not is_valid_id(article_id):
-                        continue
-                    # A 14-character file beside a full-id one is the same article, counted once.
-                    if short and (self.folder / f"{article_id}{SUFFIX}").is_file():
-                        continue
-                    yield article_id
-        except (FileNotFoundError, NotADirectoryError):
-            return
+        for entry in _entries(self.folder):
+            stem = entry.name[: -len(SUFFIX)] if entry.name.endswith(SUFFIX) else ""
+            short = len(stem) == 14 and "_" not in stem
+            article_id = stem + "00" if short else stem
+            # A 14-character file beside a full-id one is the same article, counted once.
+            if is_valid_id(article_id) and not (short and (self.folder / f"{article_id}{SUFFIX}").is_file()):
+                yield article_id
 
     def _existing_path(self, ref: ArticleRef) -> Path | None:
         """The article's file under its full id, else under its 14-character id; None if neither."""
         self._sweep()
         if not is_valid_id(ref.article_id):
             return None
-        path = self.folder / f"{ref.article_id}{SUFFIX}"
-        if path.is_file():
-            return path
-        short = ref.short_id
-        if short is not None and ref.article_id.endswith("00"):
-            path = self.folder / f"{short}{SUFFIX}"
-            if path.is_file():
-                return path
-        return None
+        names = [ref.article_id] + ([ref.short_id] if ref.short_id and ref.article_id.endswith("00") else [])
+        return next((path for name in names if (path := self.folder / f"{name}{SUFFIX}").is_file()), None)
 
     def path_for(self, ref: ArticleRef) -> Path:
         """The article's file: the one already archived under either id form, else a new one."""
-        existing = self._existing_path(ref)
-        return existing if existing is not None else self._new_path(ref)
+        return self.find(ref, read=False).path
 
-    def _new_path(self, ref: ArticleRef) -> Path:
-        # A valid id holds only ASCII letters, digits and `_`: its file cannot leave the folder.
-        if not is_valid_id(ref.article_id):
-            raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
-        return self.folder / f"{ref.article_id}{SUFFIX}"
-
-    def find(self, ref: ArticleRef) -> Stored:
-        """The article's file (the one archived under either id form, else where a new one goes)
-        and its bytes (None when there is none): one lookup and one read, for a caller that both
-        reads the file and then writes it (`write(..., stored=)`)."""
+    def find(self, ref: ArticleRef, read: bool = True) -> Stored:
+        """The article's file (see `path_for`) and its bytes (None when there is none): one lookup
+        and one read, for a caller that both reads the file and then writes it."""
         existing = self._existing_path(ref)
         if existing is None:
-            return Stored(self._new_path(ref), None)
+            # A valid id holds only ASCII letters, digits and `_`: its file cannot leave the folder.
+            if not is_valid_id(ref.article_id):
+                raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
+            return Stored(self.folder / f"{ref.article_id}{SUFFIX}", None)
         try:
-            return Stored(existing, existing.read_bytes())
+            return Stored(existing, existing.read_bytes() if read else None)
         except FileNotFoundError:  # removed since it was found
             return Stored(existing, None)
         except OSError as error:
@@ -204,25 +174,21 @@ def write_file_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX, su
             os.fsync(temp.fileno())
         os.replace(temp_name, path)
     except OSError:
-        _unlink_quietly(temp_name)
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
         raise
 
 
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+def _entries(folder: Path) -> Iterator[os.DirEntry]:
+    """The folder's entries; none when it is missing or not a folder."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(folder) as entries:
+        yield from entries
 
 
 def _fsync_dir(folder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
