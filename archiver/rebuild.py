@@ -1,15 +1,9 @@
 """`archiver rebuild`: every archived article re-read from the WARC captures, with no network.
 
-Each article page a crawl received is in the WARC files (`archiver/warc.py`) with a metadata
-record naming its id and what discovery knew of it. A rebuild reads them through the same code
-as the spider (`read_article`, then `archive_article` into the `ArchiveStore`), so on an
-unchanged code base it writes the crawl's files byte for byte, and after a fix to the reader it
-updates the files the fix changes.
-
-For each id the newest capture wins: the newest 2xx capture that reads as an archivable article,
-as the crawl stored it (an older file is never replaced by a failed page), with the thumbnail the
-crawl kept through the captures (see `newest_article`). With DOWNLOAD_IMAGES on, links go to the
-images already in the static folder.
+The captured pages go through the spider's own reading and storing code, so on an unchanged code
+base a rebuild writes the crawl's files byte for byte, and after a fix to the reader it updates
+the files the fix changes. For each id the newest 2xx capture that reads as an archivable article
+wins (an older file is never replaced by a failed page).
 """
 
 from __future__ import annotations
@@ -91,7 +85,7 @@ def warc_files(sources: list[str | os.PathLike]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def article_captures(files: list[Path], report: RebuildReport | None = None) -> dict[str, list[Capture]]:
+def article_captures(files: list[Path], report: RebuildReport) -> dict[str, list[Capture]]:
     """Every captured article response, by id, oldest first."""
     responses: dict[str, tuple] = {}
     listings: list[tuple[str, Listing]] = []
@@ -102,17 +96,15 @@ def article_captures(files: list[Path], report: RebuildReport | None = None) -> 
                 for record in records:
                     headers = record.rec_headers
                     if record.rec_type == "response" and record.http_headers is not None:
-                        if not headers.get_header("WARC-Target-URI") or not headers.get_header("WARC-Date"):
+                        url, date = headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Date")
+                        if not url or not date:
                             logger.warning("WARC file %s: a response record without WARC-Target-URI or "
                                            "WARC-Date, skipped", path)
-                            if report is not None:
-                                report.skipped += 1
+                            report.skipped += 1
                             continue
                         responses[headers.get_header("WARC-Record-ID")] = (
-                            headers.get_header("WARC-Target-URI"),
-                            _status(record.http_headers.get_statuscode()),
-                            iso_date_to_datetime(headers.get_header("WARC-Date")), order, path,
-                            records.get_record_offset())
+                            url, _status(record.http_headers.get_statuscode()), iso_date_to_datetime(date),
+                            order, path, records.get_record_offset())
                     elif record.rec_type == "metadata" and headers.get_header("WARC-Profile") == ARTICLE_PROFILE:
                         listing = _listing(record.content_stream().read())
                         if listing is not None:
@@ -120,14 +112,12 @@ def article_captures(files: list[Path], report: RebuildReport | None = None) -> 
         except (AttributeError, TypeError) as error:  # warcio meets a record it cannot frame (no target URI)
             logger.warning("WARC file %s: a record warcio cannot read (%s): skipped, with the rest of the file",
                            path, error)
-            if report is not None:
-                report.skipped += 1
+            report.skipped += 1
         except (ArchiveLoadFailed, EOFError, OSError, ValueError) as error:
             # A run killed mid-write leaves a cut last record: what came before it still counts.
             logger.warning("WARC file %s ends early or is damaged (%s): using the records before that",
                            path, error)
-            if report is not None:
-                report.damaged.append(str(path))
+            report.damaged.append(str(path))
     captures: dict[str, list[Capture]] = {}
     for response_id, listing in listings:
         found = responses.get(response_id)
@@ -159,25 +149,20 @@ def _listing(data: bytes) -> Listing | None:
         return None
 
 
-def capture_body(capture: Capture, max_size: int = 0) -> bytes:
-    """The HTTP body of a capture as the crawl's page reader received it: its Content-Encoding
-    undone (decoding to at most `max_size` bytes; 0: no limit). Raises PageError when it cannot be."""
+def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset(), max_size: int = 0) -> Article:
+    """The article a capture holds (its body decoded to at most `max_size` bytes; 0: no limit),
+    read and checked as the spider's are; raises PageError or NotArchivable."""
     with open(capture.path, "rb") as stream:
         stream.seek(capture.offset)
         record = next(iter(ArchiveIterator(stream)))
         body = record.raw_stream.read()
         encoding = record.http_headers.get_header("Content-Encoding")
     try:
-        return decode_body(body, encoding, max_size)
+        body = decode_body(body, encoding, max_size)
     except ValueError as error:
         raise PageError(f"the captured body cannot be decoded: {error}") from None
-
-
-def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset(), max_size: int = 0) -> Article:
-    """The article a capture holds, read and checked as the spider's are; raises PageError or
-    NotArchivable."""
-    article = read_article(capture_body(capture, max_size), capture.url, ref=capture.listing.ref,
-                           listing=capture.listing, extra_hosts=extra_hosts)
+    article = read_article(body, capture.url, ref=capture.listing.ref, listing=capture.listing,
+                           extra_hosts=extra_hosts)
     check_archivable(article)
     return article
 
