@@ -1,12 +1,8 @@
 """markdownify 1.2.3's conversion of a body, as archiver.render configures it, done on the lxml
-tree the body was already parsed into.
-
-Why: BeautifulSoup's pure-Python parse and markdownify's general walk were the largest CPU cost
-of an article (about 1 ms of 3). This is the same algorithm step for step, its functions named
-after markdownify's, limited to the tags qq bodies are made of and to the options render.py
-uses (setext headings, `*` and `_` escaped, two-space line breaks, autolinks, images on a line
-of their own). It answers only when the tree is sure to be the one BeautifulSoup would build
-from the string; otherwise it answers None and the caller runs markdownify itself.
+tree the body was already parsed into: BeautifulSoup's parse and markdownify's general walk were
+the largest CPU cost of an article. The same algorithm step for step, its functions named after
+markdownify's, limited to the tags of qq bodies and to render.py's options; None when the tree
+may not be the one BeautifulSoup would build, and the caller runs markdownify itself.
 """
 
 from __future__ import annotations
@@ -69,14 +65,6 @@ def _children(element) -> list:
 def _process_tag(element, name: str, inline: bool) -> str:
     """markdownify's process_tag; `inline` is whether a heading encloses `element`."""
     remove_inside = name in _BLOCKS
-    if not len(element):
-        # No child element (most paragraphs): the steps below, for one string or none.
-        text = element.text or ""
-        if text:
-            text = _bs4_string(text)
-            text = "" if remove_inside and not text.strip() else _process_text(text, remove_inside, remove_inside)
-        convert = _CONVERTERS.get(name)
-        return convert(element, text, inline) if convert else text
     nodes = _children(element)
     inline_for_children = inline or name in _HEADINGS
     last = len(nodes) - 1

@@ -12,7 +12,6 @@ import re
 
 import lxml.etree
 import lxml.html
-from bs4 import Tag
 from markdownify import MarkdownConverter
 
 from archiver.htmltree import parse_fragment
@@ -61,25 +60,9 @@ _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
-class _Tag(Tag):
-    """bs4's Tag; `find_parent(name)`, which markdownify asks of every element (is it inside a
-    <pre>?), walks up the tree instead of building bs4's general matcher each time."""
-
-    def find_parent(self, name=None, attrs=None, **kwargs):
-        if not isinstance(name, str) or attrs or kwargs:
-            return super().find_parent(name, attrs, **kwargs)
-        for parent in self.parents:
-            if parent.name == name:
-                return parent
-        return None
-
-
 class _Converter(MarkdownConverter):
     """markdownify's defaults, except that an image always stands on a line of its own. For the
     bodies archiver.markdown does not convert itself."""
-
-    class Options:
-        bs4_options = {"features": "html.parser", "element_classes": {Tag: _Tag}}
 
     def convert_img(self, el, text, parent_tags):
         markdown = super().convert_img(el, text, parent_tags)
@@ -100,11 +83,7 @@ def yaml_string(value: str) -> str:
 
 def _escape_char(match: re.Match) -> str:
     code = ord(match.group(0))
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def clean_title(title: str) -> str:
@@ -141,22 +120,8 @@ def summarise(body_html: str) -> str:
 
 def summary_of_text(text: str) -> str:
     """`summarise` for the body's plain text."""
-    # Each step works character by character but the stripping, so when the text's beginning
-    # alone gives 80 characters, the summary is its first 50: the rest of a long body is not
-    # cleaned for nothing.
-    summary = _summary_text(text[:_SUMMARY_PREFIX])
-    if len(summary) < SUMMARY_LIMIT:
-        summary = _summary_text(text)
-        if len(summary) < SUMMARY_LIMIT:
-            return summary
-    return summary[:SUMMARY_LENGTH] + "..."
-
-
-_SUMMARY_PREFIX = 400
-
-
-def _summary_text(text: str) -> str:
-    return clean_title(re.sub(r"[\r\n\t]", " ", text).strip())
+    summary = clean_title(re.sub(r"[\r\n\t]", " ", text).strip())
+    return summary if len(summary) < SUMMARY_LIMIT else summary[:SUMMARY_LENGTH] + "..."
 
 
 def _lxml_markdown(body_html: str) -> str | None:
