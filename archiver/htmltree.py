@@ -1,10 +1,6 @@
-"""The one lxml parser pages and bodies are read with.
-
-lxml.html's parser picks each element's Python class with a Python callback, called whenever the
-code touches an element it has not held before (some 160 times a page, more than the rest of
-lxml's per-element work). This parser uses lxml's own class lookup, by node type, in C: the trees
-are the ones lxml.html builds, of lxml.html's classes, except that <form>, <input>, <label>... are
-plain HtmlElements (their extra methods are used nowhere here).
+"""The one lxml parser pages and bodies are read with: lxml's own class lookup, by node type, in
+C, not lxml.html's Python callback for each element touched (more than the rest of lxml's
+per-element work). <form>, <input>... are plain HtmlElements: their methods are used nowhere.
 """
 
 from __future__ import annotations
@@ -29,9 +25,7 @@ def parse_element(html: str):
 
 
 def parse_fragment(html: str):
-    """`lxml.html.fragment_fromstring(html, create_parent="div")`, the <div> made by HTML_PARSER
-    too: what `html` holds (leading text that is not only white space, then its elements) in a
-    new <div>."""
+    """`lxml.html.fragment_fromstring(html, create_parent="div")`, the <div> made by HTML_PARSER."""
     nodes = lxml.html.fragments_fromstring(html, parser=HTML_PARSER)
     root = HTML_PARSER.makeelement("div")
     if nodes and isinstance(nodes[0], str):

@@ -49,16 +49,9 @@ class SiteOnlyMiddleware:
 
 
 class CompressedAsBytesMiddleware:
-    """Hands Scrapy's HttpCompressionMiddleware (590) a compressed response as a plain Response,
-    so its decompressed response is built without a charset guess at the compressed bytes.
-
-    Scrapy builds the decompressed response with `response.replace(...)`, which reads every
-    attribute of the old one, `encoding` included, and then discards it. A compressed response
-    is a TextResponse when its URL names a text type (qq's legacy `.htm` pages); when its
-    Content-Type names no charset (the legacy GBK pages), reading `encoding` runs w3lib's and
-    charset_normalizer's detection over the gzip bytes. The decompressed response is the same
-    either way: Scrapy picks its class from the headers, URL and decoded body.
-    """
+    """Hands Scrapy's HttpCompressionMiddleware (590) a compressed response as a plain Response:
+    its `response.replace(...)` reads `encoding`, which for a TextResponse with no charset (the
+    legacy GBK `.htm` pages) runs a charset detection over the gzip bytes, then discards it."""
 
     def process_response(self, request, response):
         if isinstance(response, TextResponse) and response.headers.get(b"Content-Encoding"):
@@ -102,16 +95,14 @@ class BackoffRetryMiddleware(RetryMiddleware):
         pause = backoff_delay(attempt, self.backoff_base, self.backoff_max)
         if pause <= 0:
             return
-        slot = self._slot(request)
-        if slot is not None and slot.delay > 0:
+        if (slot := self._slot(request)) is not None and slot.delay > 0:
             # The slot's next request waits its delay after `lastseen`: the whole host pauses.
             slot.lastseen = max(slot.lastseen, time.monotonic() + pause)
         else:
             await maybe_deferred_to_future(task.deferLater(reactor, pause, lambda: None))
 
     def _slot(self, request):
-        engine = getattr(self.crawler, "engine", None)
-        downloader = getattr(engine, "downloader", None)
+        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
         key = request.meta.get("download_slot")
         return downloader.slots.get(key) if downloader is not None and key is not None else None
 

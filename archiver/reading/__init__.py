@@ -1,14 +1,6 @@
-"""Reading one qq article page into an `Article`: metadata and a clean body.
-
-`read_article` is the one way a page is read: by the spider, `archiver fetch`, `archiver
-extract`, `archiver rebuild` and the demo alike. It knows nothing of the crawl.
-
-    page.py       the page object: decoded text, `window.DATA`, `ARTICLE_INFO`, one lxml parse
-    metadata.py   id, title, date, first image
-    layouts.py    the body's container in each known layout, and which one reads
-    cleaning.py   qq's page furniture out, URLs absolute
-    fallback.py   trafilatura, for a page of no known layout
-"""
+"""Reading one qq article page into an `Article`: metadata and a clean body (the modules:
+docs/ARCHITECTURE.md). `read_article` is the one way a page is read, by every command alike; it
+knows nothing of the crawl."""
 
 from __future__ import annotations
 

@@ -43,8 +43,6 @@ class QQPage:
     html: str
     url: str
     data: dict = field(default_factory=dict)
-    _doc: lxml.html.HtmlElement | None = field(default=None, repr=False)
-    _article_info: dict | None = field(default=None, repr=False)
 
     @classmethod
     def from_response(cls, body: bytes | str, url: str) -> QQPage:
@@ -56,12 +54,17 @@ class QQPage:
             raise EmptyArticle("the page is empty")
         return cls(html=html, url=url, data=_window_data(html))
 
-    @property
+    @functools.cached_property
     def article_info(self) -> dict:
-        """The legacy pages' `ARTICLE_INFO` string fields."""
-        if self._article_info is None:
-            self._article_info = _article_info(self.html)
-        return self._article_info
+        """The string fields of the legacy pages' `ARTICLE_INFO = {...}` JavaScript object."""
+        match = _ARTICLE_INFO.search(self.html)
+        if not match:
+            return {}
+        # The object lives in a script: what follows it (styles, markup) is not searched.
+        end = self.html.find("</script", match.end(), match.end() + 4000)
+        block = self.html[match.end(): end if end != -1 else match.end() + 4000]
+        return {found.group(1): found.group(2) if found.group(2) is not None else found.group(3)
+                for found in _JS_STRING_FIELD.finditer(block)}
 
     @functools.cached_property
     def video_entries(self) -> list:
@@ -70,15 +73,13 @@ class QQPage:
         listed = self.data.get("videoArr")
         return [*(listed if isinstance(listed, list) else []), *pushed_videos(self.html)]
 
-    @property
+    @functools.cached_property
     def doc(self) -> lxml.html.HtmlElement:
         """The whole page, parsed once."""
-        if self._doc is None:
-            try:
-                self._doc = parse_document(self.html)
-            except (lxml.etree.ParserError, ValueError) as error:
-                raise EmptyArticle(f"the page is not HTML ({error})") from None
-        return self._doc
+        try:
+            return parse_document(self.html)
+        except (lxml.etree.ParserError, ValueError) as error:
+            raise EmptyArticle(f"the page is not HTML ({error})") from None
 
     def first(self, xpath: str):
         """The first element `xpath` finds in the page, or None."""
@@ -87,19 +88,15 @@ class QQPage:
 
 
 def decode_html(body: bytes) -> str:
-    """The text of a page whatever its headers or meta tags claim.
-
-    qq serves old pages as GBK/GB2312 and saved copies re-encoded to UTF-8 still declare gb2312:
-    the bytes decide. Valid UTF-8 is taken as UTF-8 (GBK text is almost never valid UTF-8);
-    anything else is read as GB18030, the superset of GBK and GB2312.
-    """
+    """The text of a page whatever its headers or meta tags claim (saved copies re-encoded to
+    UTF-8 still declare gb2312): valid UTF-8 as UTF-8 (GBK text almost never is), anything else
+    as GB18030, the superset of GBK and GB2312."""
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         return body.decode("gb18030", errors="replace")
-
 
 
 def _window_data(html: str) -> dict:
@@ -113,18 +110,6 @@ def _window_data(html: str) -> dict:
     except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _article_info(html: str) -> dict:
-    """The string fields of the legacy `ARTICLE_INFO = {...}` JavaScript object."""
-    match = _ARTICLE_INFO.search(html)
-    if not match:
-        return {}
-    # The object lives in a script: what follows it (styles, markup) is not searched.
-    end = html.find("</script", match.end(), match.end() + 4000)
-    block = html[match.end(): end if end != -1 else match.end() + 4000]
-    return {field.group(1): field.group(2) if field.group(2) is not None else field.group(3)
-            for field in _JS_STRING_FIELD.finditer(block)}
 
 
 def pushed_videos(script: str):

@@ -1,9 +1,6 @@
-"""Videos embedded in an article, rendered where they stand as a linked poster.
-
-Pages list their videos in `window.DATA.videoArr` (`vid`, `title`, `img` = poster, `desc`);
-2020-2021 omn pages push each one from a script right after the empty `div.videoPlayerWrap` that
-marks its place. A video whose place the page does not mark goes at the end of the body, so that
-none vanishes.
+"""Videos embedded in an article, rendered where they stand as a linked poster: listed in
+`window.DATA.videoArr`, or (2020-2021 omn pages) pushed by a script right after the empty
+`div.videoPlayerWrap` marking the place. A video with no marked place goes at the end of the body.
 """
 
 from __future__ import annotations
