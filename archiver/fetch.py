@@ -14,7 +14,7 @@ from typing import TextIO
 
 import requests
 import urllib3
-from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay,
+from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_any, stop_before_delay,
                       wait_exponential, wait_random_exponential)
 
 from archiver.archive import NotArchivable, archive_article, check_archivable, with_known_thumbnail
@@ -86,10 +86,16 @@ class ArticleFetcher:
         self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         self.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
         self.retry_statuses = {int(code) for code in settings.getlist("RETRY_HTTP_CODES")}
-        self.attempts = max(1, settings.getint("FETCH_RETRY_ATTEMPTS"))
-        self.retry_seconds = settings.getfloat("FETCH_RETRY_MAX_SECONDS")
-        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
-        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
+        stops = [stop_after_attempt(max(1, settings.getint("FETCH_RETRY_ATTEMPTS"))),
+                 stop_before_delay(settings.getfloat("FETCH_RETRY_MAX_SECONDS"))]
+        if deadline is not None:  # no retry whose wait would end after the deadline
+            stops.append(lambda state: time.monotonic() + state.upcoming_sleep >= deadline)
+        base, cap = settings.getfloat("RETRY_BACKOFF_BASE") / 2, settings.getfloat("RETRY_BACKOFF_MAX") / 2
+        # Equal jitter, as the spider's BackoffRetryMiddleware: between half and all of
+        # RETRY_BACKOFF_BASE * 2**(attempt-1), capped at RETRY_BACKOFF_MAX.
+        self.retrying = Retrying(
+            retry=retry_if_exception_type(TemporaryFailure), stop=stop_any(*stops), reraise=True, sleep=time.sleep,
+            wait=wait_exponential(multiplier=base, max=cap) + wait_random_exponential(multiplier=base, max=cap))
         self.delay = settings.getfloat("DOWNLOAD_DELAY")
         self.delay_jitter = _delay_jitter(settings)
         self._last_fetch: float | None = None
@@ -170,29 +176,11 @@ class ArticleFetcher:
 
     def download(self, url: str) -> PageResponse:
         """The page at `url`, retrying temporary failures; raises FetchError or DeletedAtSource."""
-        stops = [stop_after_attempt(self.attempts), stop_before_delay(self.retry_seconds)]
-        if self.deadline is not None:
-            # No retry whose wait would end after the deadline.
-            stops.append(lambda state: time.monotonic() + state.upcoming_sleep >= self.deadline)
-        retrying = Retrying(
-            retry=retry_if_exception(lambda error: isinstance(error, TemporaryFailure)),
-            # Equal jitter, as the spider's BackoffRetryMiddleware: between half and all of
-            # RETRY_BACKOFF_BASE * 2**(attempt-1), capped at RETRY_BACKOFF_MAX.
-            wait=wait_exponential(multiplier=self.backoff_base / 2, max=self.backoff_max / 2)
-            + wait_random_exponential(multiplier=self.backoff_base / 2, max=self.backoff_max / 2),
-            stop=stop_any(*stops), reraise=True, sleep=time.sleep)
-        attempts = 0
-
-        def attempt() -> PageResponse:
-            nonlocal attempts
-            attempts += 1
-            return self._download_once(url)
-
         try:
-            return retrying(attempt)
+            return self.retrying(self._download_once, url)
         except TemporaryFailure as error:
-            plural = "s" if attempts != 1 else ""
-            raise TemporaryFailure(f"{error}, {attempts} attempt{plural}") from None
+            attempts = self.retrying.statistics["attempt_number"]
+            raise TemporaryFailure(f"{error}, {attempts} attempt{'s' if attempts != 1 else ''}") from None
 
     def _download_once(self, url: str) -> PageResponse:
         for _ in range(self.max_redirects + 1):
