@@ -104,10 +104,9 @@ def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO 
         # Nothing could be recorded, not even the run's log: one line, before anything is fetched.
         check_writable(state_dir, "STATE_DIR")
     except StoreError as error:
-        lock.release()
         err.write(f"archiver run: FAILED: {error}\n")
         return 1
-    try:
+    else:
         return _Run(settings, state_dir, out, err).execute(spider_args)
     finally:
         lock.release()
@@ -202,9 +201,8 @@ class _Run:
         return watchdog
 
     def _hard_stop(self) -> None:
-        crawler = CrawlHandle.crawler
         try:
-            stats = crawler.stats if crawler is not None else None
+            stats = CrawlHandle.crawler.stats if CrawlHandle.crawler is not None else None
         except RuntimeError:  # the crawl had not started
             stats = None
         limit = self.settings.getfloat("RUN_TIME_LIMIT")

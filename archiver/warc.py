@@ -16,6 +16,7 @@ compressed: deflating compressed bytes again costs a crawl a tenth of its CPU an
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -161,11 +162,8 @@ def listing_json(listing: Listing) -> bytes:
 
 
 class WarcFileWriter:
-    """Appends exchanges to this run's WARC files in `folder`, rolling over at `max_bytes`.
-
-    Files are opened when the first record comes, so a run that fetches nothing leaves none.
-    Each record is flushed as it is written: a killed run loses at most the last one.
-    """
+    """Appends exchanges to this run's WARC files in `folder`, rolling over at `max_bytes`; a file
+    is opened with the first record, and each record flushed (a killed run loses the last only)."""
 
     def __init__(self, folder: str | os.PathLike, max_bytes: int, software: str = "qq-archiver",
                  started: dt.datetime | None = None):
@@ -182,10 +180,9 @@ class WarcFileWriter:
         self.paths: list[Path] = []
         self.records = 0
 
-    def write_exchange(self, exchange: Exchange, listing: Listing | None = None,
-                       received: dt.datetime | None = None) -> None:
-        """The response, its request and, for an article page, its listing; `received` (UTC,
-        default now) is the records' WARC-Date. Raises OSError when the file cannot be written."""
+    def write_exchange(self, exchange: Exchange, listing: Listing | None = None) -> None:
+        """The response, its request and, for an article page, its listing, dated now; raises
+        OSError when the file cannot be written."""
         if self._file is None:
             self._open()
 
@@ -193,8 +190,7 @@ class WarcFileWriter:
             return self._warc.create_warc_record(exchange.url, kind, payload=BytesIO(payload), length=len(payload),
                                                  warc_headers_dict=headers, **options)
 
-        received = received or dt.datetime.now(dt.timezone.utc)
-        date = datetime_to_iso_date(received.replace(tzinfo=None), use_micros=True)
+        date = datetime_to_iso_date(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), use_micros=True)
         response_id = StatusAndHeadersParser.make_warc_id()
         response_headers = {"WARC-Record-ID": response_id, "WARC-Date": date}
         if exchange.ip_address:
@@ -295,13 +291,9 @@ def remove_old_captures(folder: Path, keep_days: float, now: float | None = None
 
 
 class WarcCaptureMiddleware:
-    """Downloader middleware: writes every response the crawl receives (retried attempts,
-    redirects the spider follows, feeds, sitemaps, robots.txt, images) to this run's WARC files.
-
-    It sits just before Scrapy's HttpCompressionMiddleware (590), so it sees the body as the server sent
-    it; a redirect (RedirectMiddleware, 600) is followed before it. A capture that cannot be
-    written is logged once and capture stops; the crawl goes on.
-    """
+    """Writes every response the crawl receives to this run's WARC files, from just before
+    Scrapy's HttpCompressionMiddleware (590). A capture that cannot be written is logged once and
+    capture stops; the crawl goes on."""
 
     def __init__(self, writer: WarcFileWriter, stats):
         self.writer = writer
@@ -352,7 +344,5 @@ class WarcCaptureMiddleware:
             self.stopped = True
             logger.error("cannot write the WARC capture in %s (%s): capture is off for the rest of this run",
                          self.writer.folder, error)
-            try:
+            with contextlib.suppress(OSError):  # already reported: the capture has stopped
                 self.writer.close()
-            except OSError:
-                pass  # already reported: the capture has stopped
