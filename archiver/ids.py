@@ -111,10 +111,6 @@ def ref_from_id(text: str) -> ArticleRef:
     return ArticleRef(candidate)
 
 
-def is_qq_host(host: str) -> bool:
-    return _in_domains(host, ("qq.com",))
-
-
 def _in_domains(host: str, domains: tuple[str, ...]) -> bool:
     host = host.lower().rstrip(".")
     return any(host == domain or host.endswith("." + domain) for domain in domains)
@@ -122,10 +118,9 @@ def _in_domains(host: str, domains: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class SiteUrl:
-    """A URL as the HTTP clients send it, and the host it goes to."""
+    """A URL as the HTTP clients send it, and the host and port it goes to."""
 
     url: str
-    scheme: str
     host: str
     port: int | None
 
@@ -144,12 +139,11 @@ def sent_url(text: str) -> SiteUrl:
         port = parts.port
     except ValueError as error:
         raise OffSite(f"not a URL: {text!r} ({error})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
+    if parts.scheme.lower() not in ("http", "https"):
         raise OffSite(f"not an http(s) URL: {text!r}")
     if not _HOST.fullmatch(host):
         raise OffSite(f"no plain host name in {text!r}")
-    return SiteUrl(url, scheme, host, port)
+    return SiteUrl(url, host, port)
 
 
 def site_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset(),
@@ -192,26 +186,21 @@ def endpoint_hosts(settings) -> frozenset[str]:
 
 
 def parse_article_ref(text: str, extra_hosts: frozenset[str] | set[str] = frozenset()) -> ArticleRef:
-    """Any article URL form of qq.com, or a bare id, to its ref.
-
-    `extra_hosts` are further hosts (`host` or `host:port`) whose URLs are read like qq.com's:
-    the configured endpoints, so a crawl can run against a local copy of the site.
-    Raises OffSite for other hosts and NotAnArticle for anything that names no article.
-    """
+    """Any article URL form of qq.com (or of `extra_hosts`, the configured endpoints: a local copy
+    of the site), or a bare id, to its ref; raises OffSite or NotAnArticle."""
     if not isinstance(text, str) or not text.strip():
         raise NotAnArticle("empty article reference")
     text = text.strip()
     if "://" not in text and not text.startswith("//"):
         return ref_from_id(text)
     url = site_url(text if "://" in text else "https:" + text, extra_hosts)
-    host = url.host
     path = urlsplit(url.url).path
     match = _ID_IN_PATH.search(path)
     if match:
         return ref_from_id(match.group(1))
     legacy = _LEGACY_PATH.search(path)
     if legacy:
-        channel = _legacy_channel(host, path[: legacy.start()])
+        channel = _legacy_channel(url.host, path[: legacy.start()])
         if channel:
             article_id = f"{channel}_{legacy.group(1)}_{legacy.group(2)}"
             if is_valid_id(article_id):
@@ -221,14 +210,13 @@ def parse_article_ref(text: str, extra_hosts: frozenset[str] | set[str] = frozen
 
 def _legacy_channel(host: str, path_prefix: str) -> str | None:
     """`finance.qq.com` gives `finance`; a local copy serves `/<channel>/a/...`."""
-    if is_qq_host(host):
-        labels = host.split(".")
-        channel = labels[0] if len(labels) > 2 else None
-        if channel in (None, "www", "new", "news") and path_prefix.strip("/"):
-            channel = path_prefix.strip("/").split("/")[-1]
-        return channel.lower() if channel else None
-    segment = path_prefix.strip("/").split("/")[-1] if path_prefix.strip("/") else ""
-    return segment.lower() or None
+    segment = path_prefix.strip("/").split("/")[-1]
+    if not _in_domains(host, ("qq.com",)):
+        return segment.lower() or None
+    channel = host.split(".")[0] if host.count(".") > 1 else None
+    if channel in (None, "www", "new", "news") and segment:
+        channel = segment
+    return channel.lower() if channel else None
 
 
 # Every id is checked several times on its way (discovery, the store, the page) and ids share
