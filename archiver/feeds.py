@@ -28,9 +28,7 @@ def parse_feed(body: bytes, endpoint: str, extra_hosts: frozenset[str] = frozens
         raise FeedError(f"feed {endpoint} answered JSON that is not an object")
     if payload.get("ret", 0) not in (0, "0"):
         raise FeedError(f"feed {endpoint} answered ret={payload.get('ret')!r} ({payload.get('msg') or payload.get('errmsg') or 'no message'})")
-    items = payload.get("data")
-    if items is None:
-        items = []
+    items = [] if payload.get("data") is None else payload["data"]
     if not isinstance(items, list):
         raise FeedError(f"feed {endpoint} answered no item list")
     return [_listing(item, extra_hosts) for item in items]

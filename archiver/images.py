@@ -131,11 +131,8 @@ class ImageFolder:
 
 class ImageDownloadPipeline(FilesPipeline):
     """Scrapy's media pipeline for an article's images: each one not yet in the folder is
-    downloaded (once per run, whatever the number of articles showing it), kept, and the
-    article's links are rewritten to the local copies before the article is stored.
-
-    A failed download leaves that link hot-linked; the article is archived all the same.
-    """
+    downloaded (once per run), kept, and linked to before the article is stored; a failed
+    download leaves that link hot-linked."""
 
     def __init__(self, images: ImageFolder, *, crawler):
         super().__init__(str(images.folder), crawler=crawler)

@@ -22,10 +22,8 @@ class LockHeld(RuntimeError):
 
 
 class RunLock:
-    """An exclusive flock on STATE_DIR/run.lock, holding the holder's pid, host and start time.
-
-    The lock file is never removed: removing it would let two runs lock two different files.
-    """
+    """An exclusive flock on STATE_DIR/run.lock, holding the holder's pid, host and start time;
+    never removed: removing it would let two runs lock two different files."""
 
     def __init__(self, path: Path):
         self.path = path

@@ -105,4 +105,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
         downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
         key = request.meta.get("download_slot")
         return downloader.slots.get(key) if downloader is not None and key is not None else None
-

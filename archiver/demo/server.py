@@ -41,15 +41,9 @@ class Reply:
 
 
 class FixtureServer:
-    """Serves a fixture site on `host`:`port` (0: any free port) from a daemon thread.
-
-    Routes: `GET /robots.txt`, `POST /web_feed/getPCList` (JSON body with `channel_id` and
-    `flush_num`: `feed/<channel_id>/<flush_num>.json`, or an empty feed), `GET
-    /sitemap/<name>.xml` (and `.xml.gz`), `GET /rain/a/<id>` (`pages/<id>.html`) and `GET
-    /<channel>/a/<YYYYMMDD>/<NNNNNN>.htm` (`legacy/<channel>_<date>_<number>.htm`, GBK bytes,
-    no charset in the header). Anything else is a 404. With `gzip_pages`, article pages go out
-    gzipped to a client that accepts it, as qq's servers send them (each compressed once).
-    """
+    """Serves a fixture site on `host`:`port` (0: any free port) from a daemon thread: the routes
+    of `route`, files of the site folder, anything else a 404. With `gzip_pages`, article pages go
+    out gzipped to a client that accepts it, as qq's servers send them (each compressed once)."""
 
     def __init__(self, site_dir: str | Path = DEFAULT_SITE_DIR, host: str = "127.0.0.1", port: int = 0,
                  gzip_pages: bool = False):
@@ -115,6 +109,8 @@ class FixtureServer:
                                 handler.headers.get("Accept-Encoding", "")))
 
     def route(self, method: str, path: str, body: bytes, accept_encoding: str = "") -> Reply:
+        """The feed (`feed/<channel_id>/<flush_num>.json`, or an empty one), robots.txt, sitemaps,
+        `/rain/a/<id>` (`pages/<id>.html`) and legacy GBK pages (`legacy/<channel>_<date>_<n>.htm`)."""
         if method in ("GET", "HEAD"):
             if path == "/robots.txt":
                 return self._file("robots.txt", "text/plain; charset=utf-8", substitute=True)

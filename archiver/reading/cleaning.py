@@ -197,8 +197,3 @@ def _remove(element, strip_brackets: bool = False) -> None:
         else:
             parent.text = (parent.text or "") + tail
     parent.remove(element)
-
-
-def html_attribute(value: str) -> str:
-    return value.replace("&", "&amp;").replace("\"", "&quot;").replace("<", "&lt;")
-

@@ -4,10 +4,11 @@ no known layout."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from archiver.htmltree import new_element, parse_fragment
-from archiver.reading.cleaning import clean_body, html_attribute, without_controls
+from archiver.reading.cleaning import clean_body, without_controls
 from archiver.reading.fallback import from_trafilatura
 from archiver.reading.page import QQPage
 from archiver.reading.videos import PLACEHOLDER as VIDEO_PLACEHOLDER, VIDEO_CLASS, page_videos, place_videos
@@ -41,7 +42,7 @@ def from_origin_content(page: QQPage):
         if not src:
             return ""
         alt = info.get("desc") if isinstance(info.get("desc"), str) else ""
-        return f"<p><img src=\"{html_attribute(src)}\" alt=\"{html_attribute(alt)}\"></p>"
+        return f"<p><img src=\"{html.escape(src)}\" alt=\"{html.escape(alt)}\"></p>"
 
     videos = page_videos(page)
 
