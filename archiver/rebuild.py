@@ -33,12 +33,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Capture:
-    """One captured article response: where it is, and what discovery knew of the article."""
+    """One captured article response: where it is (`order`: its file's place in the run order),
+    and what discovery knew of the article."""
 
     listing: Listing
     url: str
     status: int
     date: dt.datetime
+    order: int
     path: Path
     offset: int
 
@@ -120,13 +122,9 @@ def article_captures(files: list[Path], report: RebuildReport) -> dict[str, list
             report.damaged.append(str(path))
     captures: dict[str, list[Capture]] = {}
     for response_id, listing in listings:
-        found = responses.get(response_id)
-        if found is None:
-            continue
-        url, status, date, order, path, offset = found
-        captures.setdefault(listing.ref.article_id, []).append(
-            (date, order, offset, Capture(listing, url, status, date, path, offset)))
-    return {article_id: [entry[-1] for entry in sorted(entries, key=lambda entry: entry[:3])]
+        if (found := responses.get(response_id)) is not None:
+            captures.setdefault(listing.ref.article_id, []).append(Capture(listing, *found))
+    return {article_id: sorted(entries, key=lambda capture: (capture.date, capture.order, capture.offset))
             for article_id, entries in sorted(captures.items())}
 
 
