@@ -76,7 +76,6 @@ class ArticleFetcher:
     download and retry, so that a refresh never outlasts the run's time limit."""
 
     def __init__(self, settings, store: ArchiveStore | None = None, deadline: float | None = None):
-        self.settings = settings
         self.store = store if store is not None else ArchiveStore(settings.get("ARCHIVE_DIR"))
         self.deadline = deadline
         self.extra_hosts = endpoint_hosts(settings)

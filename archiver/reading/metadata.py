@@ -91,14 +91,13 @@ def normalise_date(text) -> str:
 def first_image(body_html: str) -> str:
     """The thumbnail of an article not found through the feed: its first body image, else its
     first video's poster."""
-    posters = []
+    poster = ""
     for match in _FIRST_IMAGE.finditer(body_html):
         src = html_lib.unescape(match.group(1))
-        if body_html.rfind(f'<p class="{VIDEO_CLASS}">', 0, match.start()) > body_html.rfind("</p>", 0, match.start()):
-            posters.append(src)  # inside a video's paragraph
-            continue
-        return src
-    return posters[0] if posters else ""
+        if body_html.rfind(f'<p class="{VIDEO_CLASS}">', 0, match.start()) <= body_html.rfind("</p>", 0, match.start()):
+            return src
+        poster = poster or src  # inside a video's paragraph
+    return poster
 
 
 def id_date(ref: ArticleRef) -> str:
