@@ -27,6 +27,7 @@ _LINE_WITH_CONTENT = re.compile(r"^(.*)", flags=re.MULTILINE)
 _WHITESPACE = re.compile(r"[\t ]+")
 _ALL_WHITESPACE = re.compile(r"[\t \r\n]+")
 _NEWLINE_WHITESPACE = re.compile(r"[\t \r\n]*[\r\n][\t \r\n]*")
+_EXTRACT_NEWLINES = re.compile(r"^(\n*)((?:.*[^\n])?)(\n*)$", flags=re.DOTALL)
 
 
 def fragment_markdown(fragment, html: str) -> str | None:
@@ -84,15 +85,10 @@ def _process_tag(element, name: str, inline: bool) -> str:
         if text:
             child_strings.append(text)
 
-    # Collapse newlines at child boundaries: markdownify's re_extract_newlines, with str methods.
+    # Collapse newlines at child boundaries.
     updated_child_strings = [""]
     for child_string in child_strings:
-        content = child_string.strip("\n")
-        if content:
-            leading_nl = child_string[:len(child_string) - len(child_string.lstrip("\n"))]
-            trailing_nl = child_string[len(child_string.rstrip("\n")):]
-        else:
-            leading_nl, trailing_nl = child_string, ""
+        leading_nl, content, trailing_nl = _EXTRACT_NEWLINES.match(child_string).groups()
         if updated_child_strings[-1] and leading_nl:
             prev_trailing_nl = updated_child_strings.pop()
             leading_nl = "\n" * min(2, max(len(prev_trailing_nl), len(leading_nl)))

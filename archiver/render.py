@@ -66,9 +66,7 @@ class _Converter(MarkdownConverter):
 
     def convert_img(self, el, text, parent_tags):
         markdown = super().convert_img(el, text, parent_tags)
-        if not markdown.startswith("!["):
-            return markdown
-        return f"\n\n{markdown}\n\n"
+        return f"\n\n{markdown}\n\n" if markdown.startswith("![") else markdown
 
 
 _CONVERTER = _Converter()
@@ -142,8 +140,7 @@ def body_markdown(body_html: str) -> str:
     markdown = _lxml_markdown(body_html)
     if markdown is None:
         markdown = _CONVERTER.convert(body_html)
-    lines = [line.rstrip("\n") for line in markdown.split("\n")]
-    lines = ["" if not line.strip() else line for line in lines]
+    lines = ["" if not line.strip() else line for line in markdown.split("\n")]
     text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
     return escape_shortcodes(text.strip("\n "))
 
@@ -157,8 +154,6 @@ def escape_shortcodes(markdown: str) -> str:
     """`markdown` as Hugo shows it, not runs it: each `{{< … >}}` / `{{% … %}}` in Hugo's own
     escaped form (`{{</* … */>}}`), and an opening never closed (which fails Hugo's build) with
     its braces as character references."""
-    if "{{" not in markdown:
-        return markdown
     return _SHORTCODE.sub(_escaped_shortcode, markdown)
 
 
