@@ -12,15 +12,6 @@ from archiver.stats import Outcome
 from archiver.store import ArchiveStore, Stored
 
 
-def known_thumbnail(document: str) -> str:
-    """The thumbnail of an archived document; "" when it has none or does not load."""
-    try:
-        value = frontmatter.loads(document).metadata.get("thumbnail")
-    except Exception:  # a damaged file must not stop a re-fetch that would repair it
-        return ""
-    return value if isinstance(value, str) else ""
-
-
 class NotArchivable(ValueError):
     """An article that must not be stored: it would be an empty file, or replace a good one.
     `reason` is its stats key (no_body, no_title)."""
@@ -38,18 +29,18 @@ def check_archivable(article: Article) -> None:
         raise NotArchivable("no_title", f"{article.article_id}: no title, not archived")
 
 
-def with_known_thumbnail(store: ArchiveStore, article: Article) -> Article:
+def with_known_thumbnail(stored: Stored, article: Article) -> Article:
     """The article with the thumbnail it is archived with: the feed's listing image when the
-    article came through the feed, else the one already in its file, else the page's first image.
-    A re-fetch never replaces a known thumbnail, and an unchanged article renders the same bytes."""
-    return _with_thumbnail_of(store.find(article.ref), article)
-
-
-def _with_thumbnail_of(stored: Stored, article: Article) -> Article:
+    article came through the feed, else the one already in its file (`stored`), else the page's
+    first image. A re-fetch never replaces a known thumbnail, and an unchanged article renders
+    the same bytes."""
     if (article.thumbnail and not article.thumbnail_from_page) or stored.data is None:
         return article
-    known = known_thumbnail(stored.data.decode("utf-8", errors="replace"))
-    if not known:
+    try:
+        known = frontmatter.loads(stored.data.decode("utf-8", errors="replace")).metadata.get("thumbnail")
+    except Exception:  # a damaged file must not stop a re-fetch that would repair it
+        return article
+    if not known or not isinstance(known, str):
         return article
     return dataclasses.replace(article, thumbnail=known, thumbnail_from_page=False)
 
@@ -58,4 +49,4 @@ def archive_article(store: ArchiveStore, article: Article) -> Outcome:
     """Render and store the article (see with_known_thumbnail): its file looked up and read once,
     for the thumbnail and for the comparison with what is stored."""
     stored = store.find(article.ref)
-    return store.write(article.ref, render_document(_with_thumbnail_of(stored, article)), stored)
+    return store.write(article.ref, render_document(with_known_thumbnail(stored, article)), stored)

@@ -153,7 +153,8 @@ class ArticleFetcher:
         except NotArchivable as refused:
             return FetchResult(label, FAILED, str(refused).split(": ", 1)[-1])
         if not write:
-            return FetchResult(label, PRINTED, document=render_document(with_known_thumbnail(self.store, article)))
+            document = render_document(with_known_thumbnail(self.store.find(article.ref), article))
+            return FetchResult(label, PRINTED, document=document)
         try:
             outcome = archive_article(self.store, article)
         except StoreError as error:
