@@ -60,9 +60,7 @@ def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str
     for element in _COMMENTS_AND_PIS(container):
         _remove(element)
     _remove_related_video_headings(container)
-    for element in _DROPPED_ELEMENTS(container):
-        _remove(element)
-    for element in _marked_boilerplate(container):
+    for element in [*_DROPPED_ELEMENTS(container), *_marked_boilerplate(container)]:
         _remove(element)
     for element in _STYLED_OR_HIDDEN(container):
         if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
