@@ -19,6 +19,7 @@ _VID = re.compile(r"[0-9A-Za-z]{6,32}")
 # Where a page marks a video's place: the omn player's wrapper, or an element naming its vid.
 VIDEO_PLACES = ".//div[contains(concat(' ', normalize-space(@class), ' '), ' videoPlayerWrap ')] | .//*[@data-vid]"
 PLACEHOLDER = re.compile(r"<!--\s*VIDEO_(\d+)\s*-->")
+_SCHEME = re.compile(r"^(?:https?:)?//")
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,7 @@ class Video:
         if not isinstance(data, dict) or not isinstance(data.get("vid"), str) or not _VID.fullmatch(data["vid"]):
             return None
         text = lambda key: data[key].strip() if isinstance(data.get(key), str) else ""  # noqa: E731
-        poster = text("img")
-        if poster.startswith("//"):
-            poster = "https:" + poster
-        elif poster.startswith("http://"):
-            poster = "https://" + poster[len("http://"):]
+        poster = _SCHEME.sub("https://", text("img"), count=1)  # protocol-relative and http posters as https
         return cls(data["vid"], text("title"), poster if poster.startswith("https://") else "", text("desc"))
 
     def html(self) -> str:
