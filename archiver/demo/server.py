@@ -40,6 +40,9 @@ class Reply:
     headers: dict[str, str] | None = None
 
 
+_NOT_FOUND = Reply(404, b"<html><head><title>404</title></head><body><h1>404 Not Found</h1></body></html>")
+
+
 class FixtureServer:
     """Serves a fixture site on `host`:`port` (0: any free port) from a daemon thread: the routes
     of `route`, files of the site folder, anything else a 404. With `gzip_pages`, article pages go
@@ -123,7 +126,7 @@ class FixtureServer:
                 return self._page(f"legacy/{'_'.join(match.groups())}.htm", "text/html", accept_encoding)
         elif method == "POST" and path == "/web_feed/getPCList":
             return self._feed(body)
-        return _not_found()
+        return _NOT_FOUND
 
     def _feed(self, body: bytes) -> Reply:
         try:
@@ -168,7 +171,7 @@ class FixtureServer:
     def _file(self, relative: str, content_type: str, substitute: bool = False) -> Reply:
         path = self.site_dir / relative
         if not path.is_file():
-            return _not_found()
+            return _NOT_FOUND
         data = path.read_bytes()
         if substitute:
             data = data.replace(BASE_PLACEHOLDER, self.base_url.encode("ascii"))
@@ -225,10 +228,6 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-
-
-def _not_found() -> Reply:
-    return Reply(404, b"<html><head><title>404</title></head><body><h1>404 Not Found</h1></body></html>")
 
 
 def _bad_request(reason: str) -> Reply:
