@@ -11,7 +11,6 @@ import functools
 import re
 
 import lxml.etree
-import lxml.html
 from markdownify import MarkdownConverter
 
 from archiver.htmltree import parse_fragment
