@@ -117,8 +117,16 @@ def summarise(body_html: str) -> str:
 
 def summary_of_text(text: str) -> str:
     """`summarise` for the body's plain text."""
-    summary = clean_title(re.sub(r"[\r\n\t]", " ", text).strip())
+    # Cleaning works character by character (but the stripping): when the text's first 400
+    # characters give 80, the summary is their first 50, and a long body is not cleaned whole.
+    summary = _summary_text(text[:400])
+    if len(summary) < SUMMARY_LIMIT:
+        summary = _summary_text(text)
     return summary if len(summary) < SUMMARY_LIMIT else summary[:SUMMARY_LENGTH] + "..."
+
+
+def _summary_text(text: str) -> str:
+    return clean_title(re.sub(r"[\r\n\t]", " ", text).strip())
 
 
 def _lxml_markdown(body_html: str) -> str | None:
