@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import difflib
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import configuration, settings
 
-# Tests write only into temporary folders: hypothesis keeps nothing in the checkout.
-configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="qq-archiver-hypothesis-"))
+# Tests write only into temporary folders: hypothesis keeps nothing in the checkout, and its
+# folder goes when the test process ends.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="qq-archiver-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("archiver", database=None)
 settings.load_profile("archiver")
 
