@@ -10,8 +10,7 @@ One file per run, a new one (`n` + 1) once a file reaches WARC_MAX_BYTES. Each e
 
 Bodies are kept as the server sent them, Content-Encoding and all, as web archives keep them;
 only the chunked transfer coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record).
-Each record is its own gzip member, stored rather than deflated when the body is already
-compressed: deflating compressed bytes again costs a crawl a tenth of its CPU and saves nothing.
+warcio's WARCWriter frames each record and writes it as its own gzip member.
 """
 
 from __future__ import annotations
@@ -174,8 +173,7 @@ class WarcFileWriter:
         host = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname()) or "host"
         self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{host}-{os.getpid()}"
         self._file = None
-        self._record = BytesIO()  # one record, framed by warcio, before its gzip member is written
-        self._warc = WARCWriter(self._record, gzip=False, warc_version=WARC_VERSION)
+        self._warc: WARCWriter | None = None
         self._sequence = 0
         self.paths: list[Path] = []
         self.records = 0
@@ -201,22 +199,11 @@ class WarcFileWriter:
         if listing is not None:
             records.append(record("metadata", listing_json(listing), {**linked, "WARC-Profile": ARTICLE_PROFILE},
                                   warc_content_type="application/json"))
-        compressed = any(name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
-                         for name, value in exchange.response_headers)
         for record in records:
-            self._write(record, level=0 if compressed and record is records[0] else 6)
+            self._warc.write_record(record)  # warcio flushes the file after each record
             self.records += 1
         if self._file.tell() >= self.max_bytes:
             self.close()
-
-    def _write(self, record, level: int) -> None:
-        """One record as one gzip member, flushed to the file."""
-        self._record.seek(0)
-        self._record.truncate()
-        self._warc.write_record(record)
-        gzipper = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-        self._file.write(gzipper.compress(self._record.getvalue()) + gzipper.flush())
-        self._file.flush()
 
     def close(self) -> None:
         file, self._file = self._file, None
@@ -235,9 +222,10 @@ class WarcFileWriter:
             except FileExistsError:
                 continue
         self.paths.append(path)
+        self._warc = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
         info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}",
                 "http-bodies": _BODY_NOTE}
-        self._write(self._warc.create_warcinfo_record(path.name, info), level=6)
+        self._warc.write_record(self._warc.create_warcinfo_record(path.name, info))
 
     def __enter__(self) -> WarcFileWriter:
         return self

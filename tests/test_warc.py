@@ -98,13 +98,24 @@ def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
     with WarcFileWriter(tmp_path, 1 << 30) as writer:
         writer.write_exchange(exchange("https://news.qq.com/rain/a/20250212A03JWP00", body))
     path = writer.paths[0]
-    data = path.read_bytes()
-    # the warcinfo record and the three of the exchange (a listing-less one: response, request)
-    members = data.count(b"\x1f\x8b\x08")
-    assert members >= 3
+    # the warcinfo record and the two of the exchange (a listing-less one: response, request)
+    members = gzip_members(path.read_bytes())
+    assert len(members) == 3 and all(member.startswith(b"WARC/1.1\r\n") for member in members)
     response = [record for record in read_records(path) if record["type"] == "response"][0]
     assert response["body"] == body
-    assert gzip.decompress(data).count(b"WARC/1.1\r\n") == 3
+
+
+def gzip_members(data: bytes) -> list[bytes]:
+    """Each gzip member of a file, decompressed."""
+    import zlib
+
+    members = []
+    while data:
+        member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        members.append(member.decompress(data))
+        assert member.eof, "a cut gzip member"
+        data = member.unused_data
+    return members
 
 
 @pytest.mark.parametrize("coding", ["gzip", "br", "identity", None])
