@@ -1,16 +1,12 @@
-"""Raw capture: every response a crawl receives, with its request, kept in WARC files.
+"""Raw capture: every response a crawl receives, with its request, in this run's WARC files,
+`<STATE_DIR>/warc/qq-<UTC start of the run>-<host>-<pid>-<n>.warc.gz` (host and pid: the machines
+of a shared backfill may share the folder), the next `n` once a file reaches WARC_MAX_BYTES.
 
-    <STATE_DIR>/warc/qq-<UTC start of the run>-<host>-<pid>-<n>.warc.gz
-
-(host and pid: several machines of a shared backfill may keep their captures in one folder)
-
-One file per run, a new one (`n` + 1) once a file reaches WARC_MAX_BYTES. Each exchange is a
-`response` record, a `request` record and, for an article page, a `metadata` record holding its
-`Listing`, so that `archiver rebuild` can re-read the page with no network and no feed.
-
-Bodies are kept as the server sent them, Content-Encoding and all, as web archives keep them;
-only the chunked transfer coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record).
-warcio's WARCWriter frames each record and writes it as its own gzip member.
+Each exchange is a `response` and a `request` record and, for an article page, a `metadata` record
+holding its `Listing`, so that `archiver rebuild` can re-read the page with no network and no feed.
+Bodies are kept as the server sent them, Content-Encoding and all, as web archives keep them; only
+the chunked transfer coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's
+WARCWriter frames each record and writes it as its own gzip member.
 """
 
 from __future__ import annotations
@@ -26,6 +22,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
+from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -82,29 +79,23 @@ def exchange_from_requests(response, body: bytes) -> Exchange:
     """A `requests` response (read with `stream=True`, its `body` as received: not decoded)."""
     request = response.request
     request_body = request.body or b""
-    version = getattr(response.raw, "version", 11)
     return Exchange(
         url=response.url or request.url, method=request.method,
         request_headers=list(request.headers.items()),
         request_body=request_body.encode("utf-8") if isinstance(request_body, str) else request_body,
         status=response.status_code, response_headers=list(response.headers.items()), body=body,
-        protocol="HTTP/1.0" if version == 10 else "HTTP/1.1")
+        protocol="HTTP/1.0" if getattr(response.raw, "version", 11) == 10 else "HTTP/1.1")
 
 
 def open_capture(settings) -> WarcFileWriter | None:
     """This run's WARC writer, or None when WARC_ENABLED is off; close it when done."""
     if not settings.getbool("WARC_ENABLED"):
         return None
-    return WarcFileWriter(warc_dir(settings), settings.getint("WARC_MAX_BYTES"), software_name())
-
-
-def software_name() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return f"qq-archiver/{version('qq-archiver')}"
+        software = f"qq-archiver/{version('qq-archiver')}"
     except PackageNotFoundError:
-        return "qq-archiver"
+        software = "qq-archiver"
+    return WarcFileWriter(warc_dir(settings), settings.getint("WARC_MAX_BYTES"), software)
 
 
 def _scrapy_headers(headers) -> list[tuple[str, str]]:
@@ -164,14 +155,13 @@ class WarcFileWriter:
     """Appends exchanges to this run's WARC files in `folder`, rolling over at `max_bytes`; a file
     is opened with the first record, and each record flushed (a killed run loses the last only)."""
 
-    def __init__(self, folder: str | os.PathLike, max_bytes: int, software: str = "qq-archiver",
-                 started: dt.datetime | None = None):
+    def __init__(self, folder: str | os.PathLike, max_bytes: int, software: str = "qq-archiver"):
         self.folder = Path(folder)
         self.max_bytes = max_bytes
         self.software = software
-        started = started or dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         host = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname()) or "host"
-        self.stem = f"{FILE_PREFIX}{started.strftime('%Y%m%dT%H%M%SZ')}-{host}-{os.getpid()}"
+        self.stem = f"{FILE_PREFIX}{started}-{host}-{os.getpid()}"
         self._file = None
         self._warc: WARCWriter | None = None
         self._sequence = 0
@@ -212,15 +202,12 @@ class WarcFileWriter:
 
     def _open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        while True:
+        while self._file is None:
             path = self.folder / f"{self.stem}-{self._sequence:05d}{FILE_SUFFIX}"
             self._sequence += 1
-            try:
-                # "x": a file of another run (same second, same pid) is never appended to.
+            # "x": a file of another run (same second, same pid) is never appended to.
+            with contextlib.suppress(FileExistsError):
                 self._file = open(path, "xb")
-                break
-            except FileExistsError:
-                continue
         self.paths.append(path)
         self._warc = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
         info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}",
