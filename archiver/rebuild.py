@@ -44,10 +44,6 @@ class Capture:
     path: Path
     offset: int
 
-    @property
-    def article_id(self) -> str:
-        return self.listing.ref.article_id
-
 
 @dataclass
 class RebuildReport:
@@ -182,7 +178,7 @@ def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozen
         except (PageError, NotArchivable, NotAnArticle, OffSite) as error:
             problems.append(str(error))
         except Exception as error:  # as in the spider: one bad page is a failed capture, not the end
-            logger.exception("cannot read the capture of %s from %s", capture.article_id, capture.path)
+            logger.exception("cannot read the capture of %s from %s", capture.listing.ref.article_id, capture.path)
             problems.append(f"{type(error).__name__}: {error}")
     if not articles:
         raise PageError(problems[-1] if problems else "no capture")
@@ -195,10 +191,8 @@ def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozen
 
 
 def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) -> RebuildReport:
-    """Re-render every article captured in `sources` (default: STATE_DIR/warc) into ARCHIVE_DIR.
-
-    Raises StoreError when the archive cannot be written.
-    """
+    """Re-render every article captured in `sources` (default: STATE_DIR/warc) into ARCHIVE_DIR;
+    raises StoreError when the archive cannot be written."""
     report = RebuildReport()
     files = warc_files(sources if sources else [warc_dir(settings)])
     report.files = len(files)
