@@ -1,11 +1,9 @@
-"""The archive on disk: where an article's file is, which articles are there, atomic writes.
-
-    <ARCHIVE_DIR>/zh-CN/news/qq/<article_id>.zh-CN.md
-
-Older archives named files by the 14-character id; such a file is updated in place. Whether an
-article is known is asked of the file system, not of an index in memory: a crawl's memory does
-not grow with the archive, and a file another process writes is seen at once. The folder is
-synced once at the end (`sync()`): a rename lost to a power cut loses no archived content.
+"""The archive on disk, `<ARCHIVE_DIR>/zh-CN/news/qq/<article_id>.zh-CN.md` (older archives' files,
+named by the 14-character id, are updated in place): where an article's file is, which articles are
+there, atomic writes. Whether an article is known is asked of the file system, not of an index in
+memory: a crawl's memory does not grow with the archive, and a file another process writes is seen
+at once. The folder is synced once at the end (`sync()`): a rename lost to a power cut loses no
+archived content.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ import errno
 import os
 import tempfile
 import time
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from archiver.ids import ArticleRef, is_valid_id
@@ -51,15 +49,13 @@ class ArchiveStore:
     """The folder of one source's articles inside a Hugo content directory."""
 
     def __init__(self, archive_dir: str | os.PathLike):
-        self.root = Path(archive_dir)
-        self.folder = self.root / LANG / "news" / SOURCE
+        self.folder = Path(archive_dir) / LANG / "news" / SOURCE
         self._swept = False
         self._unsynced = False
 
     def _sweep(self) -> None:
-        """On first use, remove the temporary files a killed run left behind (never finished
-        files); a store opened only to check that it can be written lists nothing. Only files
-        older than STALE_TEMP_SECONDS: a younger one may be another process's write under way."""
+        """On first use (not on a writability check), remove the temporary files of killed runs older
+        than STALE_TEMP_SECONDS: a younger one may be another process's write under way."""
         if self._swept:
             return
         self._swept = True
@@ -117,10 +113,6 @@ class ArchiveStore:
         except OSError as error:
             raise StoreError(error.errno, f"cannot read {existing}: {error.strerror}") from None
 
-    def read(self, ref: ArticleRef) -> str | None:
-        data = self.find(ref).data
-        return data.decode("utf-8") if data is not None else None
-
     def write(self, ref: ArticleRef, document: str, stored: Stored | None = None) -> Outcome:
         """Store the document atomically; a byte-identical one leaves the file untouched.
         `stored`: what `find` gave just before, so the file is not looked up and read again.
@@ -132,7 +124,8 @@ class ArchiveStore:
         try:
             write_file_atomically(stored.path, data)
         except OSError as error:
-            raise StoreError(error.errno or errno.EIO, f"cannot write {stored.path}: {error.strerror or error}") from None
+            raise StoreError(error.errno or errno.EIO,
+                             f"cannot write {stored.path}: {error.strerror or error}") from None
         self._unsynced = True
         return Outcome.ARCHIVED if stored.data is None else Outcome.UPDATED
 
@@ -140,7 +133,12 @@ class ArchiveStore:
         """Make this store's renames durable: one fsync of the folder for all writes so far."""
         if self._unsynced:
             self._unsynced = False
-            _fsync_dir(self.folder)
+            with contextlib.suppress(OSError):
+                fd = os.open(self.folder, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
 
 def check_writable(folder: Path, what: str) -> None:
@@ -183,12 +181,3 @@ def _entries(folder: Path) -> Iterator[os.DirEntry]:
     """The folder's entries; none when it is missing or not a folder."""
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(folder) as entries:
         yield from entries
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -16,7 +16,7 @@ def article(thumbnail: str, from_page: bool) -> Article:
 
 
 def thumbnail(store: ArchiveStore) -> str:
-    return frontmatter.loads(store.read(REF))["thumbnail"]
+    return frontmatter.loads(store.find(REF).data.decode("utf-8"))["thumbnail"]
 
 
 def test_known_thumbnail_is_kept_over_the_page_image_and_over_none(tmp_path):

@@ -81,7 +81,7 @@ def test_each_write_is_synced_before_it_is_renamed_into_place(tmp_path, monkeypa
     store.write(REF, "one\n")
     store.write(ArticleRef("20250212A03JWQ00"), "two\n")
     assert events == ["fsync", "rename", "fsync", "rename"]
-    assert store.read(REF) == "one\n"
+    assert store.find(REF).data == b"one\n"
 
 
 def test_invalid_ids_never_become_paths(tmp_path):
@@ -108,7 +108,7 @@ def test_a_full_id_file_wins_over_a_short_one_whatever_the_listing_order(tmp_pat
     (folder / "20250212A03JWP00.zh-CN.md").write_text("full\n", encoding="utf-8")
     store = ArchiveStore(tmp_path)
     assert list(store.ids()) == [REF.article_id]
-    assert store.read(REF) == "full\n"
+    assert store.find(REF).data == b"full\n"
     assert store.path_for(REF).name == "20250212A03JWP00.zh-CN.md"
 
 
@@ -130,14 +130,15 @@ def test_known_articles_are_asked_of_the_disk_not_held_in_memory(tmp_path):
 
 
 def test_renames_are_synced_once_per_batch(tmp_path, monkeypatch):
-    import archiver.store as store_module
+    import stat
 
-    synced = []
-    monkeypatch.setattr(store_module, "_fsync_dir", synced.append)
+    synced = []  # for each fsync: was it of a folder?
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)) or real_fsync(fd))
     store = ArchiveStore(tmp_path)
     store.write(REF, "one\n")
     store.write(ArticleRef("20250212A03JWQ00"), "two\n")
-    assert synced == []
+    assert synced == [False, False]
     store.sync()
     store.sync()  # nothing written since: nothing to sync
-    assert synced == [store.folder]
+    assert synced == [False, False, True]
