@@ -1,11 +1,8 @@
-"""Images kept with the archive: body images and thumbnails, in the Hugo site's static folder.
-
-    <IMAGES_STATIC_DIR>/<sha1 of the image URL>.<jpg|png|gif|webp|...>
-
-Off by default (`DOWNLOAD_IMAGES`): the existing site hot-links Tencent's images. Their URLs
-have no extension, so a file's comes from its bytes (or its Content-Type). A file's name depends
-on its URL alone: an image already in the folder is never downloaded again, and a rebuild links
-to it with no network.
+"""Images kept with the archive (body images and thumbnails) in the Hugo site's static folder, as
+`<IMAGES_STATIC_DIR>/<sha1 of the image URL>.<jpg|png|gif|webp|...>`. Off by default (`DOWNLOAD_IMAGES`):
+the existing site hot-links Tencent's images. Their URLs have no extension, so a file's comes from
+its bytes (or its Content-Type). A file's name depends on its URL alone: an image already in the
+folder is never downloaded again, and a rebuild links to it with no network.
 """
 
 from __future__ import annotations
@@ -105,12 +102,9 @@ class ImageFolder:
         name = self._names.get(image_key(url))
         return self.url_prefix + name if name else None
 
-    def file_name(self, url: str, body: bytes, content_type: str = "") -> str:
-        return image_key(url) + image_extension(body, content_type)
-
     def save(self, url: str, body: bytes, content_type: str = "") -> str:
         """Keep a downloaded image (atomically); its file name. Raises NotAnImage."""
-        name = self.file_name(url, body, content_type)
+        name = image_key(url) + image_extension(body, content_type)
         write_file_atomically(self.folder / name, body)
         self._names[image_key(url)] = name
         return name
@@ -153,25 +147,16 @@ class ImageDownloadPipeline(FilesPipeline):
         return None  # get_media_requests asks only for images not in the folder
 
     def file_path(self, request, response=None, info=None, *, item=None) -> str:
-        url = request.meta.get("image_url", request.url)
-        if response is None:
-            return image_key(url)
-        try:
-            return self.images.file_name(url, response.body, _content_type(response))
-        except NotAnImage:
-            return image_key(url)
+        # Only a label in the results, which item_completed does not read: save() names the file.
+        return image_key(request.meta.get("image_url", request.url))
 
     def file_downloaded(self, response, request, info, *, item=None) -> str:
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         try:
-            self.images.save(request.meta.get("image_url", request.url), response.body,
-                             _content_type(response))
+            self.images.save(request.meta.get("image_url", request.url), response.body, content_type)
         except NotAnImage as error:
             raise FileException(str(error)) from None
         return hashlib.md5(response.body).hexdigest()  # noqa: S324 (FilesPipeline's checksum)
 
     def item_completed(self, results, item: Article, info) -> Article:
         return self.images.localise(item)
-
-
-def _content_type(response) -> str:
-    return (response.headers.get("Content-Type") or b"").decode("latin-1")
