@@ -1,12 +1,8 @@
-"""Articles whose page could not be archived for a reason that a new fetch will not soon change:
-deleted at the source (`gone`) or without body text (`no_body`, a video), remembered between runs.
-
-Such an article is never archived, so without a memory every run would fetch it again. Its id
-is kept in STATE_DIR/unarchivable.json with the reason and the time; discovery skips it for
-UNARCHIVABLE_RETRY_DAYS, then fetches it once more (a page filled in later is archived then).
-Failed downloads (timeouts, 5xx) are not remembered: the next run tries them again. Only
-discovered articles are skipped: one named with `-a url=`, or any with `-a refetch=1`, is
-fetched whatever the memory says.
+"""Articles whose page could not be archived for a reason a new fetch will not soon change, deleted
+at the source (`gone`) or without body text (`no_body`, a video), kept in STATE_DIR/unarchivable.json
+with the reason and the time: discovery skips them for UNARCHIVABLE_RETRY_DAYS instead of fetching
+them every run, then fetches them once more. Failed downloads (timeouts, 5xx) are not remembered;
+an article named with `-a url=`, or any with `-a refetch=1`, is fetched whatever the memory says.
 """
 
 from __future__ import annotations
@@ -85,7 +81,6 @@ class UnarchivablePages:
         data = json.dumps({article_id: {"reason": reason, "found": found.isoformat(timespec="seconds")}
                            for article_id, (reason, found) in sorted(self.found.items())}, indent=1)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_file_atomically(self.path, (data + "\n").encode("utf-8"), prefix=f".{FILE_NAME}.")
             self._changed = False
         except OSError as error:
