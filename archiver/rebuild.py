@@ -22,6 +22,7 @@ from warcio.timeutils import iso_date_to_datetime
 
 from archiver.archive import NotArchivable, archive_article, check_archivable
 from archiver.ids import NotAnArticle, OffSite, endpoint_hosts, ref_from_id
+from archiver.images import ImageFolder
 from archiver.items import Article, Listing
 from archiver.reading import PageError, read_article
 from archiver.stats import Outcome
@@ -51,7 +52,6 @@ class RebuildReport:
     captures: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: {outcome.value: 0 for outcome in Outcome})
     failed: dict[str, str] = field(default_factory=dict)  # id: why no capture could be read
-    damaged: list[str] = field(default_factory=list)  # WARC files that ended early or are not WARC
     skipped: int = 0  # response records without the target URI or date a capture needs
 
     @property
@@ -115,7 +115,6 @@ def article_captures(files: list[Path], report: RebuildReport) -> dict[str, list
             # A run killed mid-write leaves a cut last record: what came before it still counts.
             logger.warning("WARC file %s ends early or is damaged (%s): using the records before that",
                            path, error)
-            report.damaged.append(str(path))
     captures: dict[str, list[Capture]] = {}
     for response_id, listing in listings:
         if (found := responses.get(response_id)) is not None:
@@ -200,11 +199,7 @@ def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) ->
     report.captures = sum(len(entries) for entries in captures.values())
     store = ArchiveStore(settings.get("ARCHIVE_DIR"))
     extra_hosts = endpoint_hosts(settings)
-    images = None
-    if settings.getbool("DOWNLOAD_IMAGES"):
-        from archiver.images import ImageFolder
-
-        images = ImageFolder.from_settings(settings)
+    images = ImageFolder.from_settings(settings) if settings.getbool("DOWNLOAD_IMAGES") else None
     for article_id, entries in captures.items():
         try:
             article = newest_article(entries, extra_hosts, settings.getint("DOWNLOAD_MAXSIZE"))

@@ -27,6 +27,8 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -277,9 +279,6 @@ class WarcCaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from scrapy import signals
-        from scrapy.exceptions import NotConfigured
-
         writer = open_capture(crawler.settings)
         if writer is None:
             raise NotConfigured("WARC_ENABLED is off")
