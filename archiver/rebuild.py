@@ -1,9 +1,8 @@
-"""`archiver rebuild`: every archived article re-read from the WARC captures, with no network.
-
-The captured pages go through the spider's own reading and storing code, so on an unchanged code
-base a rebuild writes the crawl's files byte for byte, and after a fix to the reader it updates
-the files the fix changes. For each id the newest 2xx capture that reads as an archivable article
-wins (an older file is never replaced by a failed page).
+"""`archiver rebuild`: every archived article re-read from the WARC captures, with no network,
+through the spider's own reading and storing code: on an unchanged code base a rebuild writes the
+crawl's files byte for byte, and after a fix to the reader it updates the files the fix changes.
+For each id the newest 2xx capture that reads as an archivable article wins (an older file is
+never replaced by a failed page).
 """
 
 from __future__ import annotations
@@ -54,19 +53,13 @@ class RebuildReport:
     failed: dict[str, str] = field(default_factory=dict)  # id: why no capture could be read
     skipped: int = 0  # response records without the target URI or date a capture needs
 
-    @property
-    def articles(self) -> int:
-        return sum(self.outcomes.values()) + len(self.failed)
-
-    @property
-    def changed(self) -> int:
-        return self.outcomes[Outcome.ARCHIVED.value] + self.outcomes[Outcome.UPDATED.value]
-
     def line(self) -> str:
+        articles = sum(self.outcomes.values()) + len(self.failed)
+        changed = self.outcomes[Outcome.ARCHIVED.value] + self.outcomes[Outcome.UPDATED.value]
         counts = ", ".join(f"{name} {count}" for name, count in self.outcomes.items())
-        return (f"rebuild: {self.articles} articles from {self.captures} captures in {self.files} "
+        return (f"rebuild: {articles} articles from {self.captures} captures in {self.files} "
                 f"WARC file{'s' if self.files != 1 else ''}: {counts}, failed {len(self.failed)}; "
-                f"{self.changed} file{'s' if self.changed != 1 else ''} changed"
+                f"{changed} file{'s' if changed != 1 else ''} changed"
                 + (f"; {self.skipped} record(s) skipped" if self.skipped else ""))
 
 
@@ -142,7 +135,7 @@ def _listing(data: bytes) -> Listing | None:
         return None
 
 
-def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset(), max_size: int = 0) -> Article:
+def read_capture(capture: Capture, extra_hosts: frozenset[str], max_size: int) -> Article:
     """The article a capture holds (its body decoded to at most `max_size` bytes; 0: no limit),
     read and checked as the spider's are; raises PageError or NotArchivable."""
     with open(capture.path, "rb") as stream:
@@ -160,8 +153,7 @@ def read_capture(capture: Capture, extra_hosts: frozenset[str] = frozenset(), ma
     return article
 
 
-def newest_article(captures: list[Capture], extra_hosts: frozenset[str] = frozenset(),
-                   max_size: int = 0) -> Article:
+def newest_article(captures: list[Capture], extra_hosts: frozenset[str], max_size: int) -> Article:
     """The article the newest readable 2xx capture gives, with the thumbnail the crawl would have
     kept through all the captures: the newest feed listing image, else (`archive_article` then
     prefers one already in the file) the page's own image of the oldest capture that had one.
@@ -208,7 +200,6 @@ def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) ->
             continue
         if images is not None:
             article = images.localise(article)
-        outcome = archive_article(store, article)
-        report.outcomes[outcome.value] += 1
+        report.outcomes[archive_article(store, article).value] += 1
     store.sync()
     return report
