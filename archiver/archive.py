@@ -30,10 +30,9 @@ def check_archivable(article: Article) -> None:
 
 
 def with_known_thumbnail(stored: Stored, article: Article) -> Article:
-    """The article with the thumbnail it is archived with: the feed's listing image when the
-    article came through the feed, else the one already in its file (`stored`), else the page's
-    first image. A re-fetch never replaces a known thumbnail, and an unchanged article renders
-    the same bytes."""
+    """The article with the thumbnail it is archived with: the feed's listing image, else the one already
+    in its file (`stored`), else the page's first image; so a re-fetch never replaces a known thumbnail,
+    and an unchanged article renders the same bytes."""
     if (article.thumbnail and not article.thumbnail_from_page) or stored.data is None:
         return article
     try:

@@ -41,8 +41,7 @@ class NotAnImage(ValueError):
 
 def images_dir(settings) -> Path:
     """IMAGES_STATIC_DIR, or the `static/qq-images` folder beside ARCHIVE_DIR."""
-    configured = settings.get("IMAGES_STATIC_DIR")
-    if configured:
+    if configured := settings.get("IMAGES_STATIC_DIR"):
         return Path(configured)
     return Path(os.path.abspath(settings.get("ARCHIVE_DIR"))).parent / STATIC_SUBDIR
 

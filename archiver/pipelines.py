@@ -24,8 +24,7 @@ def store_for(crawler) -> ArchiveStore:
 
 
 class RequireBodyPipeline:
-    """An article with no body text or no title is never archived: it would be an empty file,
-    or would overwrite a good one."""
+    """Drops, and counts by its reason, an article `check_archivable` refuses (no body text or title)."""
 
     def __init__(self, stats):
         self.stats = stats

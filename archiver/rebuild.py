@@ -106,8 +106,7 @@ def article_captures(files: list[Path], report: RebuildReport) -> dict[str, list
             report.skipped += 1
         except (ArchiveLoadFailed, EOFError, OSError, ValueError) as error:
             # A run killed mid-write leaves a cut last record: what came before it still counts.
-            logger.warning("WARC file %s ends early or is damaged (%s): using the records before that",
-                           path, error)
+            logger.warning("WARC file %s ends early or is damaged (%s): using the records before that", path, error)
     captures: dict[str, list[Capture]] = {}
     for response_id, listing in listings:
         if (found := responses.get(response_id)) is not None:
@@ -147,8 +146,7 @@ def read_capture(capture: Capture, extra_hosts: frozenset[str], max_size: int) -
         body = decode_body(body, encoding, max_size)
     except ValueError as error:
         raise PageError(f"the captured body cannot be decoded: {error}") from None
-    article = read_article(body, capture.url, ref=capture.listing.ref, listing=capture.listing,
-                           extra_hosts=extra_hosts)
+    article = read_article(body, capture.url, ref=capture.listing.ref, listing=capture.listing, extra_hosts=extra_hosts)
     check_archivable(article)
     return article
 

@@ -67,8 +67,7 @@ class ArchiveStore:
                         os.unlink(entry.path)
 
     def ensure_writable(self) -> None:
-        """Fail now, with a clear message, if no article could be stored (read-only, full,
-        not a folder), rather than after a crawl's worth of fetching."""
+        """Raise StoreError now if no article could be stored, not after a crawl's worth of fetching."""
         check_writable(self.folder, "the archive folder")
 
     def __contains__(self, ref: ArticleRef) -> bool:
@@ -114,9 +113,8 @@ class ArchiveStore:
             raise StoreError(error.errno, f"cannot read {existing}: {error.strerror}") from None
 
     def write(self, ref: ArticleRef, document: str, stored: Stored | None = None) -> Outcome:
-        """Store the document atomically; a byte-identical one leaves the file untouched.
-        `stored`: what `find` gave just before, so the file is not looked up and read again.
-        Raises StoreError."""
+        """Store the document atomically (raises StoreError); a byte-identical one leaves the file
+        untouched. `stored`: what `find` gave just before, so the file is not looked up and read again."""
         stored = stored if stored is not None else self.find(ref)
         data = document.encode("utf-8")
         if stored.data == data:
@@ -155,15 +153,14 @@ def check_writable(folder: Path, what: str) -> None:
                          f"{what} {folder} cannot be written: {error.strerror or error}") from None
 
 
-def write_file_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX, suffix: str = TEMP_SUFFIX) -> None:
-    """`path` replaced by `data` in one step: a temporary file beside it (`prefix`...`suffix`,
-    mode 0644), synced, then renamed over it; its folder made first if missing. Raises OSError,
-    and then leaves no temporary file behind."""
+def write_file_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX) -> None:
+    """`path` replaced by `data` in one step: a temporary file beside it (mode 0644), synced, then renamed
+    over it; its folder made first if missing. Raises OSError, and then leaves no temporary file behind."""
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+        handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+        handle, temp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)

@@ -18,8 +18,7 @@ from archiver.store import write_file_atomically
 
 FILE_NAME = "unarchivable.json"
 # The failures remembered, each with what a skipped article's log line says of it.
-REASONS = {"gone": "deleted at the source when last fetched",
-           "no_body": "its page had no body text when last fetched"}
+REASONS = {"gone": "deleted at the source when last fetched", "no_body": "its page had no body text when last fetched"}
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +33,7 @@ class UnarchivablePages:
         self._changed = False
 
     @classmethod
-    def load(cls, state_dir: str | os.PathLike, retry_days: float,
-             now: dt.datetime | None = None) -> UnarchivablePages:
+    def load(cls, state_dir: str | os.PathLike, retry_days: float, now: dt.datetime | None = None) -> UnarchivablePages:
         """The memory in `state_dir`, without the entries whose wait is over; an unreadable file
         is logged and treated as empty (the pages are fetched again: nothing is lost)."""
         memory = cls(Path(state_dir) / FILE_NAME, dt.timedelta(days=max(0.0, retry_days)))
@@ -45,8 +43,7 @@ class UnarchivablePages:
         except FileNotFoundError:
             return memory
         except (OSError, ValueError) as error:
-            logger.warning("cannot read %s (%s): deleted and empty pages will be fetched again",
-                           memory.path, error)
+            logger.warning("cannot read %s (%s): deleted and empty pages will be fetched again", memory.path, error)
             return memory
         if not isinstance(entries, dict):
             entries = {}
@@ -84,5 +81,4 @@ class UnarchivablePages:
             write_file_atomically(self.path, (data + "\n").encode("utf-8"), prefix=f".{FILE_NAME}.")
             self._changed = False
         except OSError as error:
-            logger.warning("cannot write %s (%s): deleted and empty pages will be fetched again",
-                           self.path, error)
+            logger.warning("cannot write %s (%s): deleted and empty pages will be fetched again", self.path, error)

@@ -82,8 +82,7 @@ def exchange_from_requests(response, body: bytes) -> Exchange:
     request = response.request
     request_body = request.body or b""
     return Exchange(
-        url=response.url or request.url, method=request.method,
-        request_headers=list(request.headers.items()),
+        url=response.url or request.url, method=request.method, request_headers=list(request.headers.items()),
         request_body=request_body.encode("utf-8") if isinstance(request_body, str) else request_body,
         status=response.status_code, response_headers=list(response.headers.items()), body=body,
         protocol="HTTP/1.0" if getattr(response.raw, "version", 11) == 10 else "HTTP/1.1")
@@ -212,8 +211,7 @@ class WarcFileWriter:
                 self._file = open(path, "xb")
         self.paths.append(path)
         self._warc = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
-        info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}",
-                "http-bodies": _BODY_NOTE}
+        info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}", "http-bodies": _BODY_NOTE}
         self._warc.write_record(self._warc.create_warcinfo_record(path.name, info))
 
     def __enter__(self) -> WarcFileWriter:
@@ -268,9 +266,8 @@ def remove_old_captures(folder: Path, keep_days: float, now: float | None = None
 
 
 class WarcCaptureMiddleware:
-    """Writes every response the crawl receives to this run's WARC files, from just before
-    Scrapy's HttpCompressionMiddleware (590). A capture that cannot be written is logged once and
-    capture stops; the crawl goes on."""
+    """Writes every response the crawl receives to this run's WARC files, from just before Scrapy's
+    HttpCompressionMiddleware (590); a capture that cannot be written is logged once and stops, the crawl goes on."""
 
     def __init__(self, writer: WarcFileWriter, stats):
         self.writer = writer
