@@ -1,8 +1,8 @@
 """Images kept with the archive (body images and thumbnails) in the Hugo site's static folder, as
 `<IMAGES_STATIC_DIR>/<sha1 of the image URL>.<jpg|png|gif|webp|...>`. Off by default (`DOWNLOAD_IMAGES`):
-the existing site hot-links Tencent's images. Their URLs have no extension, so a file's comes from
-its bytes (or its Content-Type). A file's name depends on its URL alone: an image already in the
-folder is never downloaded again, and a rebuild links to it with no network.
+the existing site hot-links Tencent's images. Their URLs have no extension, so a file's comes from its
+bytes (or its Content-Type). A file's name depends on its URL alone: an image already in the folder is
+never downloaded again, and a rebuild links to it with no network.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from archiver.items import Article
 from archiver.middlewares import IMAGE_REQUEST
 from archiver.store import TEMP_PREFIX, TEMP_SUFFIX, write_file_atomically
 
-STATIC_SUBDIR = Path("static") / "qq-images"
 _IMG_SRC = re.compile(r"(<img\b[^>]*?\ssrc=\")([^\"]*)(\")", re.IGNORECASE)
 _NAME = re.compile(r"([0-9a-f]{40})\.[a-z0-9]{2,5}")
 # Bytes first: a CDN may label a WebP as JPEG, or any image as application/octet-stream.
@@ -43,7 +42,7 @@ def images_dir(settings) -> Path:
     """IMAGES_STATIC_DIR, or the `static/qq-images` folder beside ARCHIVE_DIR."""
     if configured := settings.get("IMAGES_STATIC_DIR"):
         return Path(configured)
-    return Path(os.path.abspath(settings.get("ARCHIVE_DIR"))).parent / STATIC_SUBDIR
+    return Path(os.path.abspath(settings.get("ARCHIVE_DIR"))).parent / "static" / "qq-images"
 
 
 def image_extension(body: bytes, content_type: str = "") -> str:
@@ -123,9 +122,8 @@ class ImageFolder:
 
 
 class ImageDownloadPipeline(FilesPipeline):
-    """Scrapy's media pipeline for an article's images: each one not yet in the folder is
-    downloaded (once per run), kept, and linked to before the article is stored; a failed
-    download leaves that link hot-linked."""
+    """Scrapy's media pipeline for an article's images: each one not yet in the folder is downloaded (once
+    per run), kept, and linked to before the article is stored; a failed download leaves that link hot-linked."""
 
     def __init__(self, images: ImageFolder, *, crawler):
         super().__init__(str(images.folder), crawler=crawler)

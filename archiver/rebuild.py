@@ -152,10 +152,9 @@ def read_capture(capture: Capture, extra_hosts: frozenset[str], max_size: int) -
 
 
 def newest_article(captures: list[Capture], extra_hosts: frozenset[str], max_size: int) -> Article:
-    """The article the newest readable 2xx capture gives, with the thumbnail the crawl would have
-    kept through all the captures: the newest feed listing image, else (`archive_article` then
-    prefers one already in the file) the page's own image of the oldest capture that had one.
-    Raises PageError when no capture can be read."""
+    """The article the newest readable 2xx capture gives, with the thumbnail the crawl would have kept through
+    all the captures: the newest feed listing image, else (`archive_article` then prefers one already in the
+    file) the page's own image of the oldest capture that had one. Raises PageError when none can be read."""
     articles: list[Article] = []
     problems: list[str] = []
     for capture in captures:

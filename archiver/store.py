@@ -1,9 +1,8 @@
-"""The archive on disk, `<ARCHIVE_DIR>/zh-CN/news/qq/<article_id>.zh-CN.md` (older archives' files,
-named by the 14-character id, are updated in place): where an article's file is, which articles are
-there, atomic writes. Whether an article is known is asked of the file system, not of an index in
-memory: a crawl's memory does not grow with the archive, and a file another process writes is seen
-at once. The folder is synced once at the end (`sync()`): a rename lost to a power cut loses no
-archived content.
+"""The archive on disk, `<ARCHIVE_DIR>/zh-CN/news/qq/<article_id>.zh-CN.md` (older archives' files, named by
+the 14-character id, are updated in place): where an article's file is, which articles are there, atomic
+writes. Whether an article is known is asked of the file system, not of an index in memory: a crawl's memory
+does not grow with the archive, and a file another process writes is seen at once. The folder is synced once
+at the end (`sync()`): a rename lost to a power cut loses no archived content.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from archiver.ids import ArticleRef, is_valid_id
 from archiver.stats import Outcome
 
 LANG = "zh-CN"
-SOURCE = "qq"
 SUFFIX = f".{LANG}.md"
 # A temporary file never ends in `.md`, so Hugo never reads a half-written one.
 TEMP_PREFIX = ".qq-archiver-"
@@ -49,7 +47,7 @@ class ArchiveStore:
     """The folder of one source's articles inside a Hugo content directory."""
 
     def __init__(self, archive_dir: str | os.PathLike):
-        self.folder = Path(archive_dir) / LANG / "news" / SOURCE
+        self.folder = Path(archive_dir) / LANG / "news" / "qq"
         self._swept = False
         self._unsynced = False
 

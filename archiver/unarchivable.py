@@ -71,8 +71,7 @@ class UnarchivablePages:
             self._changed = True
 
     def save(self) -> None:
-        """Write the memory atomically, if it changed; a failure is logged, not raised (the
-        archive itself is not affected)."""
+        """Write the memory atomically if it changed; a failure is logged, not raised (the archive is unaffected)."""
         if not self._changed:
             return
         data = json.dumps({article_id: {"reason": reason, "found": found.isoformat(timespec="seconds")}

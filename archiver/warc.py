@@ -1,12 +1,12 @@
 """Raw capture: every response a crawl receives, with its request, in this run's WARC files,
-`<STATE_DIR>/warc/qq-<UTC start of the run>-<host>-<pid>-<n>.warc.gz` (host and pid: the machines
-of a shared backfill may share the folder), the next `n` once a file reaches WARC_MAX_BYTES.
+`<STATE_DIR>/warc/qq-<UTC start of the run>-<host>-<pid>-<n>.warc.gz` (host and pid: the machines of a
+shared backfill may share the folder), the next `n` once a file reaches WARC_MAX_BYTES.
 
-Each exchange is a `response` and a `request` record and, for an article page, a `metadata` record
-holding its `Listing`, so that `archiver rebuild` can re-read the page with no network and no feed.
-Bodies are kept as the server sent them, Content-Encoding and all, as web archives keep them; only
-the chunked transfer coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's
-WARCWriter frames each record and writes it as its own gzip member.
+Each exchange is a `response` and a `request` record and, for an article page, a `metadata` record holding
+its `Listing`, so that `archiver rebuild` can re-read the page with no network and no feed. Bodies are kept
+as the server sent them, Content-Encoding and all, as web archives keep them; only the chunked transfer
+coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's WARCWriter frames each record
+and writes it as its own gzip member.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from warcio.warcwriter import WARCWriter
 
 from archiver.items import Listing
 
-WARC_SUBDIR = "warc"
 WARC_VERSION = "1.1"
 FILE_PREFIX = "qq-"
 FILE_SUFFIX = ".warc.gz"
@@ -50,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 
 def warc_dir(settings) -> Path:
-    return Path(settings.get("STATE_DIR")) / WARC_SUBDIR
+    return Path(settings.get("STATE_DIR")) / "warc"
 
 
 @dataclass(frozen=True)
@@ -170,8 +169,7 @@ class WarcFileWriter:
         self.records = 0
 
     def write_exchange(self, exchange: Exchange, listing: Listing | None = None) -> None:
-        """The response, its request and, for an article page, its listing, dated now; raises
-        OSError when the file cannot be written."""
+        """Write the response, its request and, for an article page, its listing, dated now; raises OSError."""
         if self._file is None:
             self._open()
 
