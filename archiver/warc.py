@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import json
 import logging
 import os
@@ -21,7 +22,6 @@ import socket
 import time
 import zlib
 from dataclasses import dataclass
-from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO
 from pathlib import Path
@@ -223,7 +223,8 @@ def _response_head(exchange: Exchange) -> StatusAndHeaders:
     headers = [(name, value) for name, value in exchange.response_headers
                if name.lower() not in _DROPPED_RESPONSE_HEADERS]
     headers.append(("Content-Length", str(len(exchange.body))))
-    return StatusAndHeaders(f"{exchange.status} {_reason(exchange.status)}", headers, protocol=exchange.protocol)
+    reason = http.client.responses.get(exchange.status, "Unknown")  # qq's own codes (567 rate limited) have none
+    return StatusAndHeaders(f"{exchange.status} {reason}", headers, protocol=exchange.protocol)
 
 
 def _request_head(exchange: Exchange) -> StatusAndHeaders:
@@ -237,13 +238,6 @@ def _request_head(exchange: Exchange) -> StatusAndHeaders:
     if exchange.request_body and "content-length" not in names:
         headers.append(("Content-Length", str(len(exchange.request_body))))
     return StatusAndHeaders(f"{exchange.method} {target} {exchange.protocol}", headers, is_http_request=True)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"  # qq's own codes (567 rate limited) have no standard phrase
 
 
 def remove_old_captures(folder: Path, keep_days: float, now: float | None = None) -> int:
