@@ -38,13 +38,6 @@ class NotAnImage(ValueError):
     """A downloaded body that is neither recognisably an image nor labelled as one."""
 
 
-def images_dir(settings) -> Path:
-    """IMAGES_STATIC_DIR, or the `static/qq-images` folder beside ARCHIVE_DIR."""
-    if configured := settings.get("IMAGES_STATIC_DIR"):
-        return Path(configured)
-    return Path(os.path.abspath(settings.get("ARCHIVE_DIR"))).parent / "static" / "qq-images"
-
-
 def image_extension(body: bytes, content_type: str = "") -> str:
     """The file extension of an image, from its first bytes or else its Content-Type."""
     for magic, extension in _MAGIC:
@@ -90,7 +83,10 @@ class ImageFolder:
 
     @classmethod
     def from_settings(cls, settings) -> ImageFolder:
-        return cls(images_dir(settings), settings.get("IMAGES_STATIC_URL"))
+        """The folder IMAGES_STATIC_DIR, or `static/qq-images` beside ARCHIVE_DIR."""
+        folder = (settings.get("IMAGES_STATIC_DIR")
+                  or Path(os.path.abspath(settings.get("ARCHIVE_DIR"))).parent / "static" / "qq-images")
+        return cls(folder, settings.get("IMAGES_STATIC_URL"))
 
     def __contains__(self, url: str) -> bool:
         return image_key(url) in self._names

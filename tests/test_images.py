@@ -13,7 +13,7 @@ import pytest
 
 from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 from archiver.ids import ref_from_id
-from archiver.images import ImageFolder, NotAnImage, image_extension, image_urls, images_dir
+from archiver.images import ImageFolder, NotAnImage, image_extension, image_urls
 from archiver.items import Article
 from crawling import archived_files, crawl
 
@@ -66,9 +66,9 @@ def test_links_to_downloaded_images_are_rewritten_and_others_kept(tmp_path):
 
 
 def test_static_folder_defaults_to_the_hugo_site_beside_the_content(tmp_path):
-    settings = {"ARCHIVE_DIR": str(tmp_path / "site" / "content"), "IMAGES_STATIC_DIR": ""}
-    assert images_dir(settings) == tmp_path / "site" / "static" / "qq-images"
-    assert images_dir({**settings, "IMAGES_STATIC_DIR": str(tmp_path / "x")}) == tmp_path / "x"
+    settings = {"ARCHIVE_DIR": str(tmp_path / "site" / "content"), "IMAGES_STATIC_DIR": "", "IMAGES_STATIC_URL": "/i/"}
+    assert ImageFolder.from_settings(settings).folder == tmp_path / "site" / "static" / "qq-images"
+    assert ImageFolder.from_settings({**settings, "IMAGES_STATIC_DIR": str(tmp_path / "x")}).folder == tmp_path / "x"
 
 
 @pytest.fixture
