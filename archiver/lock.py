@@ -1,6 +1,5 @@
-"""`STATE_DIR/run.lock`: one `archiver run` (or rebuild) at a time, on this machine or any that
-shares STATE_DIR. The kernel drops the lock of a process that dies, so a killed run never blocks
-the next one."""
+"""`STATE_DIR/run.lock`: one `archiver run` (or rebuild) at a time, on this machine or any sharing STATE_DIR;
+the kernel drops the lock of a process that dies, so a killed run never blocks the next one."""
 
 from __future__ import annotations
 

@@ -43,8 +43,7 @@ class RequireBodyPipeline:
 
 
 class ArchivePipeline:
-    """Renders each article and stores it in the archive, each file written atomically; an
-    archive that cannot be written stops the crawl."""
+    """Renders and stores each article; an archive that cannot be written stops the crawl."""
 
     def __init__(self, crawler):
         self.crawler = crawler

@@ -33,8 +33,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Capture:
-    """One captured article response: where it is (`order`: its file's place in the run order),
-    and what discovery knew of the article."""
+    """One captured article response, where it is and its listing (`order`: its file's place in the run order)."""
 
     listing: Listing
     url: str
@@ -181,9 +180,8 @@ def newest_article(captures: list[Capture], extra_hosts: frozenset[str], max_siz
 def rebuild_archive(settings, sources: list[str | os.PathLike] | None = None) -> RebuildReport:
     """Re-render every article captured in `sources` (default: STATE_DIR/warc) into ARCHIVE_DIR;
     raises StoreError when the archive cannot be written."""
-    report = RebuildReport()
-    files = warc_files(sources if sources else [warc_dir(settings)])
-    report.files = len(files)
+    files = warc_files(sources or [warc_dir(settings)])
+    report = RebuildReport(files=len(files))
     captures = article_captures(files, report)
     report.captures = sum(len(entries) for entries in captures.values())
     store = ArchiveStore(settings.get("ARCHIVE_DIR"))

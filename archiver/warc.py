@@ -212,12 +212,6 @@ class WarcFileWriter:
         info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}", "http-bodies": _BODY_NOTE}
         self._warc.write_record(self._warc.create_warcinfo_record(path.name, info))
 
-    def __enter__(self) -> WarcFileWriter:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
 
 def _response_head(exchange: Exchange) -> StatusAndHeaders:
     headers = [(name, value) for name, value in exchange.response_headers

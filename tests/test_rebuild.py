@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import closing
 
 import frontmatter
 import pytest
@@ -126,7 +127,7 @@ def test_a_newer_capture_without_a_thumbnail_keeps_the_older_one(tmp_path, capsy
     ref = ref_from_id("20250301A01AAA00")
     url = "https://new.qq.com/rain/a/20250301A01AAA00"
     thumbnail = "https://inews.gtimg.com/om_ls/feed_640360/0"
-    with WarcFileWriter(tmp_path / "state" / "warc", 1 << 30) as writer:
+    with closing(WarcFileWriter(tmp_path / "state" / "warc", 1 << 30)) as writer:
         for listing, body in ((Listing(ref=ref, thumbnail=thumbnail, source="feed"), page_html("旧", "第一版正文。")),
                               (Listing(ref=ref), page_html("新", "第二版正文。"))):
             writer.write_exchange(Exchange(url, "GET", [], b"", 200, [("Content-Type", "text/html")], body),
@@ -167,7 +168,7 @@ def test_a_response_record_without_a_target_uri_is_skipped_and_counted(tmp_path,
 
     ref = ref_from_id("20250301A01AAB00")
     folder = tmp_path / "state" / "warc"
-    with WarcFileWriter(folder, 1 << 30) as writer:
+    with closing(WarcFileWriter(folder, 1 << 30)) as writer:
         writer.write_exchange(Exchange("https://new.qq.com/rain/a/20250301A01AAB00", "GET", [], b"", 200,
                                        [("Content-Type", "text/html")], page_html("好", "正文。")), Listing(ref=ref))
     with open(folder / "qq-20990101T000000Z-1-00000.warc.gz", "wb") as stream:  # a hand-made, hostile file

@@ -8,6 +8,7 @@ import json
 import random
 import re
 import socket
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def exchange(url: str, body: bytes = b"<html>page</html>", status: int = 200) ->
 def test_writer_links_request_and_metadata_records_to_their_response(tmp_path):
     listing = Listing(ref=ref_from_id("20250212A03JWP00"), title="标题", published="2025-02-12 11:09:17",
                       thumbnail="https://inews.gtimg.com/x/0", source="feed")
-    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+    with closing(WarcFileWriter(tmp_path, 1 << 30)) as writer:
         writer.write_exchange(exchange("http://127.0.0.1:1/rain/a/20250212A03JWP00", "正文".encode()), listing)
         writer.write_exchange(Exchange("http://127.0.0.1:1/web_feed/getPCList", "POST",
                                        [("Content-Type", "application/json")], b'{"flush_num":1}', 567, [], b""))
@@ -95,7 +96,7 @@ def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
     rng = random.Random(size)
     words = ["新闻", "<p>", "</p>", "qq", "2025年", "<div class='x'>", " ", "\n"]
     body = "".join(rng.choice(words) for _ in range(size // 4)).encode("utf-8")[:size]
-    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+    with closing(WarcFileWriter(tmp_path, 1 << 30)) as writer:
         writer.write_exchange(exchange("https://news.qq.com/rain/a/20250212A03JWP00", body))
     path = writer.paths[0]
     # the warcinfo record and the two of the exchange (a listing-less one: response, request)
@@ -126,7 +127,7 @@ def test_an_encoded_body_is_recorded_as_given(tmp_path, coding):
     page = ("<html><body>" + "新闻正文 " * 2000 + "</body></html>").encode("utf-8")
     body = {"gzip": gzip.compress, "br": brotli.compress}.get(coding, bytes)(page)
     headers = [("Content-Type", "text/html")] + ([("Content-Encoding", coding)] if coding else [])
-    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+    with closing(WarcFileWriter(tmp_path, 1 << 30)) as writer:
         writer.write_exchange(Exchange("https://news.qq.com/rain/a/20250212A03JWP00", "GET", [], b"", 200,
                                        headers, body))
     [response] = [record for record in read_records(writer.paths[0]) if record["type"] == "response"]
@@ -138,7 +139,7 @@ def test_an_encoded_body_is_recorded_as_given(tmp_path, coding):
 def test_a_header_that_is_not_ascii_is_recorded_percent_encoded(tmp_path):
     """As warcio writes it: Scrapy hands over header bytes read as latin-1."""
     title = "标题".encode("utf-8").decode("latin-1")
-    with WarcFileWriter(tmp_path, 1 << 30) as writer:
+    with closing(WarcFileWriter(tmp_path, 1 << 30)) as writer:
         writer.write_exchange(Exchange("https://news.qq.com/rain/a/20250212A03JWP00", "GET", [], b"", 200,
                                        [("X-Title", title)], b"page"))
     [response] = [record for record in read_records(writer.paths[0]) if record["type"] == "response"]
@@ -149,7 +150,7 @@ def test_a_header_that_is_not_ascii_is_recorded_percent_encoded(tmp_path):
 
 def test_writer_rolls_over_at_the_size_limit_without_splitting_records(tmp_path):
     body = random.Random(6).randbytes(10_000)  # does not compress: each exchange adds ~10 kB
-    with WarcFileWriter(tmp_path, 25_000) as writer:
+    with closing(WarcFileWriter(tmp_path, 25_000)) as writer:
         for number in range(7):
             writer.write_exchange(exchange(f"http://127.0.0.1:1/rain/a/2025021{number}A03JWP00", body))
     assert len(writer.paths) >= 3
@@ -172,7 +173,7 @@ def test_writer_names_its_files_after_the_run_and_dates_each_exchange(tmp_path):
     listing = Listing(ref=ref_from_id("20250212A03JWP00"), title="标题", source="sitemap")
     bodies = [random.Random(number).randbytes(size) for number, size in enumerate([0, 9_000, 2_000_000, 12_000])]
     before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    with WarcFileWriter(tmp_path, 30_000, "qq-archiver/test") as writer:
+    with closing(WarcFileWriter(tmp_path, 30_000, "qq-archiver/test")) as writer:
         for number, body in enumerate(bodies):
             writer.write_exchange(exchange(f"http://127.0.0.1:1/rain/a/2025021{number}A03JWP00", body),
                                   listing if number == 1 else None)
@@ -341,7 +342,7 @@ def test_a_requests_download_is_captured_the_same_way(server, tmp_path):
     url = server.url("/rain/a/20251120A01ABC00")
     with requests.get(url, headers={"User-Agent": "test"}, stream=True, timeout=10) as response:
         body = b"".join(response.iter_content(65536))
-    with open_capture(settings) as writer:
+    with closing(open_capture(settings)) as writer:
         writer.write_exchange(exchange_from_requests(response, body), Listing(ref=ref_from_id("20251120A01ABC00")))
     records = read_records(writer.paths[0])
     assert [record["type"] for record in records] == ["warcinfo", "response", "request", "metadata"]
