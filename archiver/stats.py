@@ -1,11 +1,5 @@
-"""What became of each article, in one vocabulary: the counters behind it, the stats line every
-run ends with, `archiver fetch`'s lines and `last-run.json` all use these words.
-
-    archived, updated, unchanged     stored (a new file, a changed one, the same bytes)
-    skipped (<reason>)               not fetched: SKIP_LABELS
-    deleted                          deleted at the source (404/410, qq's deleted-article page)
-    failed (<reason>)                FAILURE_REASONS
-"""
+"""What became of each article, in one vocabulary (docs/ARCHITECTURE.md, "Outcomes"): the counters,
+the stats line every run ends with, `archiver fetch`'s lines and `last-run.json` all use it."""
 
 from __future__ import annotations
 
@@ -30,7 +24,6 @@ DELETED = "deleted"
 FAILED = "failed"
 SKIP_LABELS = {"known": "known", "not_article": "not an article", "offsite": "off-site", "too_old": "too old",
                "gone": "deleted last time", "no_body": "no body last time"}
-SKIP_REASONS = tuple(SKIP_LABELS)
 FAILURE_REASONS = {"download": "the page could not be downloaded", "unreadable": "the page could not be read",
                    "no_body": "the page has no body text", "no_title": "the page has no title",
                    "store": "the archive could not be written"}
@@ -49,15 +42,12 @@ def record_deleted(stats) -> None:
 def run_counts(stats) -> dict:
     """The counts of one run, as the stats line and `last-run.json` give them."""
     get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
-    counts: dict = {"discovered": get("qq/discovered")}
-    counts["skipped"] = {reason: get(f"qq/skipped/{reason}") for reason in SKIP_REASONS}
-    counts.update({outcome: get(f"qq/{outcome}") for outcome in STORED})
-    counts[DELETED] = get(f"qq/{DELETED}")
-    counts[FAILED] = get(f"qq/{FAILED}")
-    counts["failed_by_reason"] = {reason: get(f"qq/{FAILED}/{reason}") for reason in FAILURE_REASONS
-                                  if get(f"qq/{FAILED}/{reason}")}
-    counts["errors"] = get("qq/errors")
-    return counts
+    failed_by_reason = {reason: get(f"qq/{FAILED}/{reason}") for reason in FAILURE_REASONS}
+    return {"discovered": get("qq/discovered"),
+            "skipped": {reason: get(f"qq/skipped/{reason}") for reason in SKIP_LABELS},
+            **{outcome: get(f"qq/{outcome}") for outcome in (*STORED, DELETED, FAILED)},
+            "failed_by_reason": {reason: number for reason, number in failed_by_reason.items() if number},
+            "errors": get("qq/errors")}
 
 
 def failure_reason(stats) -> str | None:
@@ -68,23 +58,22 @@ def failure_reason(stats) -> str | None:
     pages that did not read; articles deleted at the source are not failures): each must wake
     someone up.
     """
-    get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
     if stats.get_value("qq/fatal"):  # the archive or Redis could not be reached
         return stats.get_value("qq/fatal")
-    if stats.get_value("finish_reason") == "store_error" or get("qq/failed/store"):
+    counts = run_counts(stats)
+    failed, by_reason = counts[FAILED], counts["failed_by_reason"]
+    if stats.get_value("finish_reason") == "store_error" or by_reason.get("store"):
         return "the archive could not be written (see the log)"
-    if get("qq/errors"):
-        return f"{get('qq/errors')} feed or sitemap request(s) could not be read (see the log)"
-    failed = get(f"qq/{FAILED}")
-    attempted = failed + get(f"qq/{DELETED}") + sum(get(f"qq/{outcome}") for outcome in STORED)
+    if counts["errors"]:
+        return f"{counts['errors']} feed or sitemap request(s) could not be read (see the log)"
+    attempted = failed + counts[DELETED] + sum(counts[outcome] for outcome in STORED)
     if failed * 2 <= attempted:
         return None
-    read_failures = failed - get("qq/failed/download")
+    read_failures = failed - by_reason.get("download", 0)
     if read_failures * 2 > attempted:
         return f"{read_failures} of {attempted} fetched articles could not be read: has the page layout changed?"
-    by_reason = ", ".join(f"{reason} {get(f'qq/{FAILED}/{reason}')}" for reason in FAILURE_REASONS
-                          if get(f"qq/{FAILED}/{reason}"))
-    return f"{failed} of {attempted} attempted articles failed ({by_reason})"
+    listed = ", ".join(f"{reason} {number}" for reason, number in by_reason.items())
+    return f"{failed} of {attempted} attempted articles failed ({listed})"
 
 
 def summary_line(counts: dict) -> str:
