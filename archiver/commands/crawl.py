@@ -1,9 +1,5 @@
-"""`scrapy crawl`, as Scrapy's own, except that a failed run exits 1.
-
-Scrapy exits 0 whatever happened after start-up; an unattended archiver must not: a feed that
-no longer answers, an archive that cannot be written or a page layout that no longer reads is
-reported on stderr by the run and in its exit status.
-"""
+"""`scrapy crawl`, as Scrapy's own, except that a failed run exits 1: an unattended archiver must
+not exit 0 when a feed no longer answers, the archive cannot be written or pages no longer read."""
 
 from __future__ import annotations
 
@@ -15,23 +11,17 @@ from archiver.stats import failure_reason
 
 
 class Command(ScrapyCrawl):
+    def _create_crawler(self, spidercls):
+        self.crawler = super()._create_crawler(spidercls)
+        return self.crawler
+
     def run(self, args, opts) -> None:
-        crawlers = []
-        create = self._create_crawler
-
-        def create_and_keep(spidercls):
-            crawler = create(spidercls)
-            crawlers.append(crawler)
-            return crawler
-
-        self._create_crawler = create_and_keep
         super().run(args, opts)
-        for crawler in crawlers:
-            try:
-                stats = crawler.stats
-            except RuntimeError:  # the crawl never started: Scrapy has already exited 1
-                continue
-            reason = failure_reason(stats)
-            if reason:
-                print(f"qq-archiver: the run failed: {reason}", file=sys.stderr)
-                self.exitcode = 1
+        try:
+            stats = self.crawler.stats
+        except RuntimeError:  # the crawl never started: Scrapy has already exited 1
+            return
+        reason = failure_reason(stats)
+        if reason:
+            print(f"qq-archiver: the run failed: {reason}", file=sys.stderr)
+            self.exitcode = 1
