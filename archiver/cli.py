@@ -1,12 +1,5 @@
-"""The `archiver` command: the entry points that are not `scrapy crawl qq`.
-
-    archiver extract PAGE.html --url URL     print the document a saved page would give
-    archiver demo                            the real spider against the bundled fixture site
-    archiver fetch URL_OR_ID...              fetch these articles now and (re)write their files
-    archiver run                             the cron job: a locked, bounded, incremental crawl
-    archiver rebuild [WARC...]               re-render the archive from the WARC captures (no network)
-    archiver backfill --status|--new-pass    the shared backfill's queue in Redis (REDIS_URL)
-"""
+"""The `archiver` command (`archiver --help`): the entry points that are not `scrapy crawl qq`.
+The outermost layer: nothing imports it."""
 
 from __future__ import annotations
 
@@ -18,11 +11,6 @@ from archiver.crawl import SettingError, load_settings, run_crawl
 from archiver.ids import NotAnArticle, OffSite
 from archiver.reading import PageError, read_article
 from archiver.render import render_document
-
-
-def _add_settings_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-s", "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a setting, as with scrapy crawl -s")
 
 
 def cmd_extract(args) -> int:
@@ -49,13 +37,10 @@ def cmd_demo(args) -> int:
     from archiver.stats import run_counts, summary_line
 
     with FixtureServer() as server:
-        overrides = server.settings()
-        overrides.update({
-            # The fixture site is on this machine: no need to wait between requests.
-            "DOWNLOAD_DELAY": 0.05, "AUTOTHROTTLE_START_DELAY": 0.05, "RETRY_BACKOFF_BASE": 0.1,
-            "QQ_FEED_CHANNELS": "news_news_finance,news_news_tech", "QQ_FEED_PAGES": 2,
-        })
-        settings = load_settings(args.settings, base=overrides)
+        # The fixture site is on this machine: no need to wait between requests.
+        settings = load_settings(args.settings, base={
+            **server.settings(), "DOWNLOAD_DELAY": 0.05, "AUTOTHROTTLE_START_DELAY": 0.05, "RETRY_BACKOFF_BASE": 0.1,
+            "QQ_FEED_CHANNELS": "news_news_finance,news_news_tech", "QQ_FEED_PAGES": 2})
         print(f"demo: fixture site at {server.base_url}; archive in {settings.get('ARCHIVE_DIR')}/")
         # The pre-2019 page is linked from no feed or sitemap: it is asked for by URL, as people do.
         crawler = run_crawl(settings, discover="feed,sitemap", url=server.url("/finance/a/20180923/000843.htm"),
@@ -146,13 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="crawl the bundled fixture site on localhost into output/")
     demo.add_argument("--refetch", action="store_true", help="fetch articles already archived too")
-    _add_settings_option(demo)
     demo.set_defaults(func=cmd_demo)
 
     fetch = commands.add_parser("fetch", help="fetch the given articles now and (re)write their files")
     fetch.add_argument("articles", nargs="+", metavar="URL_OR_ID", help="an article URL (any qq form) or id")
     fetch.add_argument("--stdout", action="store_true", help="print the documents instead of writing them")
-    _add_settings_option(fetch)
     fetch.set_defaults(func=cmd_fetch)
 
     run = commands.add_parser("run", help="the cron job: one locked, bounded, incremental crawl")
@@ -161,14 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fetch this article (repeatable); without --discover, only these")
     run.add_argument("--since", metavar="YYYY-MM-DD", help="skip articles published before this day")
     run.add_argument("--refetch", action="store_true", help="fetch articles already archived too")
-    _add_settings_option(run)
     run.set_defaults(func=cmd_run)
 
     rebuild = commands.add_parser("rebuild", help="re-render every archived article from the WARC captures "
                                                   "(no network)")
     rebuild.add_argument("warc", nargs="*", metavar="WARC",
                          help="WARC files or folders to read (default: STATE_DIR/warc)")
-    _add_settings_option(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
 
     backfill = commands.add_parser("backfill", help="the sitemap backfill shared by several machines (Redis)")
@@ -176,8 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--status", action="store_true", help="queue length, seen-set size, workers seen lately")
     action.add_argument("--new-pass", action="store_true",
                         help="clear the shared queue and seen-set: the next workers start from the sitemap index")
-    _add_settings_option(backfill)
     backfill.set_defaults(func=cmd_backfill)
+    for command in (demo, fetch, run, rebuild, backfill):
+        command.add_argument("-s", "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                             help="override a setting, as with scrapy crawl -s")
     return parser
 
 
