@@ -1,7 +1,5 @@
-"""`archiver fetch URL_OR_ID...` (and `archiver run`'s refresh): articles downloaded one at a
-time with requests, outside Scrapy, then read and stored by the spider's own code, so that both
-write the same file. Temporary failures are retried with backoff, bounded in attempts and time; a
-deleted article leaves its archived file as it was."""
+"""`archiver fetch` (and `archiver run`'s refresh): articles downloaded one at a time with requests,
+retried with tenacity, then read and stored by the spider's own code, so both write the same file."""
 
 from __future__ import annotations
 
@@ -9,6 +7,7 @@ import random
 import sys
 import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -71,7 +70,7 @@ class FetchResult:
         return f"{self.status} {self.label}" + (f" ({self.detail})" if self.detail else "")
 
 
-class ArticleFetcher:
+class ArticleFetcher(AbstractContextManager):
     """Downloads, reads and stores articles; `deadline` (a time.monotonic() value) bounds every
     download and retry, so that a refresh never outlasts the run's time limit."""
 
@@ -114,9 +113,6 @@ class ArticleFetcher:
         self.store.sync()
         if self.capture is not None:
             self.capture.close()
-
-    def __enter__(self) -> ArticleFetcher:
-        return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
@@ -242,9 +238,8 @@ class ArticleFetcher:
                     raise FetchError(f"{url}: more than DOWNLOAD_MAXSIZE ({self.max_size} bytes)")
                 chunks.append(chunk)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
-            if time.monotonic() - started >= limit:
-                raise TemporaryFailure(f"{url}: the download took longer than {limit:g} s") from None
-            raise TemporaryFailure(f"{url}: {_connection_reason(error)} while reading") from None
+            if time.monotonic() - started < limit:  # else cut off by the watchdog: said below
+                raise TemporaryFailure(f"{url}: {_connection_reason(error)} while reading") from None
         finally:
             watchdog.cancel()
         if time.monotonic() - started >= limit:
@@ -273,10 +268,7 @@ def _connection_reason(error: Exception) -> str:
     """The innermost cause of a requests error, in a few words."""
     cause = error
     for _ in range(10):  # urllib3 nests a few levels deep; never follow a cycle forever
-        inner = cause.__cause__ or cause.__context__
-        if inner is None:
-            break
-        cause = inner
+        cause = cause.__cause__ or cause.__context__ or cause
     text = str(cause) or type(cause).__name__
     return f"{type(error).__name__}: {text[:200]}"
 
@@ -302,11 +294,7 @@ class ProgressBar:
 
     def clear(self, line: str = "") -> None:
         if self.enabled:
-            self.stream.write("\r\x1b[K" + line)
-            self.stream.flush()
-
-    def advance(self) -> None:
-        self.done += 1
+            print("\r\x1b[K" + line, end="", file=self.stream, flush=True)
 
 
 def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
@@ -336,17 +324,15 @@ def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
                 result = FetchResult(text, FAILED, str(error))
             else:
                 if ref.article_id in seen:  # two inputs naming one article: one fetch, one line
-                    progress.advance()
+                    progress.done += 1
                     continue
                 seen.add(ref.article_id)
                 progress.show(ref.article_id)
                 result = fetcher.fetch(ref, write=not to_stdout)
-            progress.advance()
+            progress.done += 1
             progress.clear()
             if result.document is not None:
-                out.write(result.document)
-                out.flush()
-            report.write(result.line() + "\n")
-            report.flush()
+                print(result.document, end="", file=out, flush=True)
+            print(result.line(), file=report, flush=True)
             all_ok = all_ok and result.ok
     return 0 if all_ok else 1

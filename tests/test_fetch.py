@@ -323,7 +323,7 @@ class _Terminal(io.StringIO):
 def test_the_progress_bar_shows_on_a_terminal_only():
     terminal = _Terminal()
     bar = ProgressBar(4, terminal)
-    bar.advance()
+    bar.done += 1
     bar.show(ARTICLE_ID)
     assert f"1/4 {ARTICLE_ID}" in terminal.getvalue()
     pipe = io.StringIO()
