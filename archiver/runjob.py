@@ -1,13 +1,5 @@
-"""`archiver run`: the crawl as an unattended, incremental, bounded cron job.
-
-    STATE_DIR/run.lock        held (flock) by the running process: pid, host, start time
-    STATE_DIR/last-run.json   start, end, duration, counts, errors of the last run
-    STATE_DIR/run.log         the run's log, rotated at LOG_ROTATE_BYTES
-
-A second run while one is active exits at once with status 75 (EX_TEMPFAIL). The crawl stops
-after RUN_TIME_LIMIT seconds or RUN_ITEM_LIMIT articles; then, with REFRESH_HOURS, recently
-published archived articles are fetched again and updated if they changed.
-"""
+"""`archiver run`: the crawl as an unattended, incremental, bounded cron job (the README says what
+it does: the lock, the limits, the refresh, STATE_DIR/last-run.json and run.log)."""
 
 from __future__ import annotations
 
@@ -39,6 +31,7 @@ BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 # Kept in last-run.json: enough to see what broke without copying a whole log.
 MAX_ERRORS_KEPT = 50
 _DATE_LINE = re.compile(r'^date:\s*"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})"\s*$', re.MULTILINE)
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class CrawlNotStarted(RuntimeError):
@@ -47,42 +40,6 @@ class CrawlNotStarted(RuntimeError):
 
 class RunInterrupted(Exception):
     """SIGINT or SIGTERM arrived while the run was not crawling: whatever ran stops at once."""
-
-
-class Interruption:
-    """The first SIGINT or SIGTERM a run receives. During the crawl Scrapy's own handlers stop
-    it (gracefully, then at once on a second signal) once the signal is noted here; outside the
-    crawl (starting, refreshing) a signal raises RunInterrupted, which ends even a download that
-    is under way, so the run stops promptly and is recorded as interrupted."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.signum: int | None = None
-
-    def _note(self, signum: int) -> None:
-        self.signum = self.signum or signum
-
-    def stop_at_once(self) -> None:
-        def handler(signum, frame):
-            self._note(signum)
-            raise RunInterrupted(signal.Signals(signum).name)
-
-        for signum in self.SIGNALS:
-            signal.signal(signum, handler)
-
-    def watch_crawl(self) -> None:
-        """Called as the engine starts, when Scrapy's handlers are in place: they stay in charge."""
-        for signum in self.SIGNALS:
-            def handler(received, frame, scrapys=signal.getsignal(signum)):
-                self._note(received)
-                if callable(scrapys):
-                    scrapys(received, frame)
-            signal.signal(signum, handler)
-
-    def ignore(self) -> None:
-        for signum in self.SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)
 
 
 def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -113,25 +70,27 @@ def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO 
 
 
 class CrawlHandle:
-    """Extension `archiver run` adds to its crawl: the running crawler, so that a crawl stopped
-    at the hard time limit can still be counted, and the run's Interruption, told when the
-    engine starts."""
+    """Extension `archiver run` adds to its crawl: it gives the run the running crawler, so that a
+    crawl stopped at the hard time limit can still be counted, and tells it when the engine starts."""
 
-    crawler = None
-    interruption: Interruption | None = None
+    run: _Run | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         from scrapy import signals
 
-        CrawlHandle.crawler = crawler
-        if CrawlHandle.interruption is not None:
-            crawler.signals.connect(CrawlHandle.interruption.watch_crawl, signal=signals.engine_started)
+        cls.run.crawler = crawler
+        crawler.signals.connect(cls.run.watch_crawl, signal=signals.engine_started)
         return cls()
 
 
 class _Run:
-    """One locked run: crawl, refresh, judge, record, report; `finish` happens exactly once."""
+    """One locked run: crawl, refresh, judge, record, report; `finish` happens exactly once.
+
+    `signum` is the first SIGINT or SIGTERM the run receives. During the crawl Scrapy's own handlers
+    stop it (gracefully, then at once on a second signal); outside the crawl (starting, refreshing)
+    a signal raises RunInterrupted, which ends even a download that is under way, so the run stops
+    promptly and is recorded as interrupted."""
 
     def __init__(self, settings, state_dir: Path, out: TextIO, err: TextIO):
         self.settings = settings
@@ -142,6 +101,8 @@ class _Run:
         self.clock = time.monotonic()
         time_limit = settings.getfloat("RUN_TIME_LIMIT")
         self.deadline = self.clock + time_limit if time_limit > 0 else None
+        self.crawler = None
+        self.signum: int | None = None
         self._finish_lock = threading.Lock()
         self._finished = False
 
@@ -156,15 +117,15 @@ class _Run:
                      priority="cmdline")
         logger.info("run started (pid %d), spider arguments %s", os.getpid(), spider_args or "{}")
         watchdog = self._start_watchdog()
-        interruption = CrawlHandle.interruption = Interruption()
+        CrawlHandle.run = self
         counts = refresh = None
         try:
-            interruption.stop_at_once()
+            self.stop_at_once()
             # As the spider does, but before the crawl starts: a clean failure, not a traceback.
             check_folders(settings)
             counts, finish_reason, crawl_failure = _crawl(settings, spider_args)
-            interruption.stop_at_once()
-            if interruption.signum is None:
+            self.stop_at_once()
+            if self.signum is None:
                 refresh = _refresh(settings, self.started, self.deadline)
             problems = run_problems(crawl_failure, counts, refresh, finish_reason,
                                     discovering=_discovers(spider_args))
@@ -178,16 +139,34 @@ class _Run:
             counts, finish_reason, refresh = None, "crashed", None
             problems = [f"the run crashed: {type(error).__name__}: {error}"]
         finally:
-            interruption.ignore()  # the run is recorded whole
+            for signum in SIGNALS:  # the run is recorded whole
+                signal.signal(signum, signal.SIG_IGN)
             if watchdog is not None:
                 watchdog.cancel()
-        if interruption.signum is not None:
-            name = signal.Signals(interruption.signum).name
+        if self.signum is not None:
+            name = signal.Signals(self.signum).name
             finish_reason, problems = "interrupted", [f"interrupted by {name} ({finish_reason})"]
         status = self.finish(counts, refresh, finish_reason, problems)
-        if interruption.signum is not None and status is not None:
-            return 128 + interruption.signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports them
+        if self.signum is not None and status is not None:
+            return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports them
         return 1 if status is None else status  # None: the hard stop finished it, as a failure
+
+    def stop_at_once(self) -> None:
+        def handler(signum, frame):
+            self.signum = self.signum or signum
+            raise RunInterrupted(signal.Signals(signum).name)
+
+        for signum in SIGNALS:
+            signal.signal(signum, handler)
+
+    def watch_crawl(self) -> None:
+        """Called as the engine starts, when Scrapy's handlers are in place: they stay in charge."""
+        for signum in SIGNALS:
+            def handler(received, frame, scrapys=signal.getsignal(signum)):
+                self.signum = self.signum or received
+                if callable(scrapys):
+                    scrapys(received, frame)
+            signal.signal(signum, handler)
 
     def _start_watchdog(self) -> threading.Timer | None:
         """The hard limit. CLOSESPIDER_TIMEOUT lets in-flight downloads (and retry back-offs)
@@ -202,7 +181,7 @@ class _Run:
 
     def _hard_stop(self) -> None:
         try:
-            stats = CrawlHandle.crawler.stats if CrawlHandle.crawler is not None else None
+            stats = self.crawler.stats if self.crawler is not None else None
         except RuntimeError:  # the crawl had not started
             stats = None
         limit = self.settings.getfloat("RUN_TIME_LIMIT")
@@ -247,10 +226,9 @@ class _Run:
                     record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), prefix=".last-run-")
             except OSError as error:
                 problems = [*problems, f"cannot write {LAST_RUN_FILE}: {error.strerror or error}"]
-            self.out.write(line + "\n")
-            self.out.flush()
+            print(line, file=self.out, flush=True)
             for problem in problems:
-                self.err.write(f"archiver run: FAILED: {problem}\n")
+                print(f"archiver run: FAILED: {problem}", file=self.err)
             self.err.flush()
             return 1 if problems else 0
 
@@ -320,8 +298,8 @@ def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | N
         with ArticleFetcher(settings, store=store, deadline=deadline) as fetcher:
             for ref in refs:
                 if deadline is not None and time.monotonic() >= deadline:
-                    counts["not_reached"] = len(refs) - counts["checked"]
-                    logger.warning("refresh: time limit reached, %d articles not checked", counts["not_reached"])
+                    logger.warning("refresh: time limit reached, %d articles not checked",
+                                   len(refs) - counts["checked"])
                     break
                 result = fetcher.fetch(ref)
                 counts["checked"] += 1
@@ -335,8 +313,8 @@ def _refresh(settings, started: dt.datetime, deadline: float | None) -> dict | N
                     counts["deleted" if result.status == DELETED else "failed"] += 1
                     logger.warning("refresh: %s", result.line())
     except RunInterrupted as signal_name:  # the run records itself as interrupted
-        counts["not_reached"] = len(refs) - counts["checked"]
-        logger.warning("refresh: stopped by %s, %d articles not checked", signal_name, counts["not_reached"])
+        logger.warning("refresh: stopped by %s, %d articles not checked", signal_name, len(refs) - counts["checked"])
+    counts["not_reached"] = len(refs) - counts["checked"]
     return counts
 
 
