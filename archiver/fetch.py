@@ -108,14 +108,11 @@ class ArticleFetcher(AbstractContextManager):
         self.session.headers["User-Agent"] = settings.get("USER_AGENT")
         self.session.headers.setdefault("Accept-Encoding", "gzip, deflate")
 
-    def close(self) -> None:
+    def __exit__(self, *exc_info) -> None:
         self.session.close()
         self.store.sync()
         if self.capture is not None:
             self.capture.close()
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def fetch(self, ref: ArticleRef, write: bool = True) -> FetchResult:
         """Download, read and store one article (or render it only, when `write` is false)."""
@@ -297,24 +294,21 @@ class ProgressBar:
             print("\r\x1b[K" + line, end="", file=self.stream, flush=True)
 
 
-def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
-                   out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """`archiver fetch`: one line per article (to `err` with `--stdout`, where `out` carries the
+def fetch_articles(texts: list[str], settings, to_stdout: bool = False) -> int:
+    """`archiver fetch`: one line per article (to stderr with `--stdout`, where stdout carries the
     documents); 0 only when every article was stored (or printed)."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    report = err if to_stdout else out
+    report = sys.stderr if to_stdout else sys.stdout
     if not all(text.strip() for text in texts):
-        err.write("archiver fetch: an empty article URL or id was given\n")
+        print("archiver fetch: an empty article URL or id was given", file=sys.stderr)
         return 2
-    progress = ProgressBar(len(texts), err)
+    progress = ProgressBar(len(texts), sys.stderr)
     all_ok = bool(texts)
     with ArticleFetcher(settings) as fetcher:
         if not to_stdout:
             try:
                 fetcher.store.ensure_writable()  # before any request, not after each
             except StoreError as error:
-                err.write(f"archiver fetch: {error}\n")
+                print(f"archiver fetch: {error}", file=sys.stderr)
                 return 1
         seen: set[str] = set()
         for text in texts:
@@ -332,7 +326,7 @@ def fetch_articles(texts: list[str], settings, to_stdout: bool = False,
             progress.done += 1
             progress.clear()
             if result.document is not None:
-                print(result.document, end="", file=out, flush=True)
+                print(result.document, end="", flush=True)
             print(result.line(), file=report, flush=True)
             all_ok = all_ok and result.ok
     return 0 if all_ok else 1

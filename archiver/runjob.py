@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TextIO
 
 from archiver.crawl import check_folders, run_crawl
 from archiver.lock import EX_TEMPFAIL, LOCK_FILE, LockHeld, RunLock
@@ -42,29 +41,28 @@ class RunInterrupted(Exception):
     """SIGINT or SIGTERM arrived while the run was not crawling: whatever ran stops at once."""
 
 
-def run_job(settings, spider_args: dict, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def run_job(settings, spider_args: dict) -> int:
     """`archiver run`: 0 when the run succeeded, 1 when it failed, 75 when another is active."""
-    out = out or sys.stdout
-    err = err or sys.stderr
     state_dir = Path(settings.get("STATE_DIR"))
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(state_dir / LOCK_FILE)
         lock.acquire()
     except LockHeld as held:
-        err.write(f"archiver run: another run is active ({held}); not starting\n")
+        print(f"archiver run: another run is active ({held}); not starting", file=sys.stderr)
         return EX_TEMPFAIL
     except OSError as error:
-        err.write(f"archiver run: FAILED: STATE_DIR {state_dir} cannot be written: {error.strerror or error}\n")
+        print(f"archiver run: FAILED: STATE_DIR {state_dir} cannot be written: {error.strerror or error}",
+              file=sys.stderr)
         return 1
     try:
         # Nothing could be recorded, not even the run's log: one line, before anything is fetched.
         check_writable(state_dir, "STATE_DIR")
     except StoreError as error:
-        err.write(f"archiver run: FAILED: {error}\n")
+        print(f"archiver run: FAILED: {error}", file=sys.stderr)
         return 1
     else:
-        return _Run(settings, state_dir, out, err).execute(spider_args)
+        return _Run(settings, state_dir).execute(spider_args)
     finally:
         lock.release()
 
@@ -92,11 +90,11 @@ class _Run:
     a signal raises RunInterrupted, which ends even a download that is under way, so the run stops
     promptly and is recorded as interrupted."""
 
-    def __init__(self, settings, state_dir: Path, out: TextIO, err: TextIO):
+    def __init__(self, settings, state_dir: Path):
         self.settings = settings
         self.state_dir = state_dir
-        self.out = out
-        self.err = err
+        # Taken now: with LOG_STDOUT, Scrapy replaces sys.stdout with its log as it sets the crawl up.
+        self.out, self.err = sys.stdout, sys.stderr
         self.started = dt.datetime.now().astimezone()
         self.clock = time.monotonic()
         time_limit = settings.getfloat("RUN_TIME_LIMIT")
@@ -234,8 +232,7 @@ class _Run:
 
 
 def _crawl(settings, spider_args: dict) -> tuple[dict, str, str | None]:
-    """Run the spider in this process: its counts, why it ended, and why it failed (or None),
-    judged as `scrapy crawl qq` judges it."""
+    """Run the spider in this process: its counts, why it ended, and why it failed (as `scrapy crawl`)."""
     crawler = run_crawl(settings, **spider_args)
     try:
         stats = crawler.stats
@@ -247,9 +244,7 @@ def _crawl(settings, spider_args: dict) -> tuple[dict, str, str | None]:
 def _discovers(spider_args: dict) -> bool:
     """Whether the crawl discovers articles (feed, sitemap), rather than only fetching given URLs."""
     discover = spider_args.get("discover")
-    if discover is None:
-        return not spider_args.get("url")
-    return bool(discover.strip(", "))
+    return not spider_args.get("url") if discover is None else bool(discover.strip(", "))
 
 
 def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
