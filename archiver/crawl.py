@@ -3,6 +3,7 @@ that embed the crawl (`archiver demo`, `archiver run`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from scrapy.settings import Settings
@@ -32,12 +33,15 @@ def load_settings(overrides: list[str] | dict | None = None, base: dict | None =
     return settings
 
 
-def run_crawl(settings: Settings, **spider_args):
-    """Run `scrapy crawl qq` in this process; returns the crawler (its stats) when done."""
+def run_crawl(settings: Settings, on_created: Callable | None = None, **spider_args):
+    """Run `scrapy crawl qq` in this process; returns the crawler (its stats) when done.
+    `on_created(crawler)` is called before the crawl starts."""
     from scrapy.crawler import CrawlerProcess
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("qq")
+    if on_created is not None:
+        on_created(crawler)
     process.crawl(crawler, **{key: value for key, value in spider_args.items() if value is not None})
     process.start()
     return crawler

@@ -67,21 +67,6 @@ def run_job(settings, spider_args: dict) -> int:
         lock.release()
 
 
-class CrawlHandle:
-    """Extension `archiver run` adds to its crawl: it gives the run the running crawler, so that a
-    crawl stopped at the hard time limit can still be counted, and tells it when the engine starts."""
-
-    run: _Run | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        from scrapy import signals
-
-        cls.run.crawler = crawler
-        crawler.signals.connect(cls.run.watch_crawl, signal=signals.engine_started)
-        return cls()
-
-
 class _Run:
     """One locked run: crawl, refresh, judge, record, report; `finish` happens exactly once.
 
@@ -111,17 +96,14 @@ class _Run:
         logging.root.addHandler(self.errors)
         settings.set("CLOSESPIDER_TIMEOUT", max(0.0, settings.getfloat("RUN_TIME_LIMIT")), priority="cmdline")
         settings.set("CLOSESPIDER_ITEMCOUNT", max(0, settings.getint("RUN_ITEM_LIMIT")), priority="cmdline")
-        settings.set("EXTENSIONS", {**settings.getdict("EXTENSIONS"), f"{__name__}.CrawlHandle": 0},
-                     priority="cmdline")
         logger.info("run started (pid %d), spider arguments %s", os.getpid(), spider_args or "{}")
         watchdog = self._start_watchdog()
-        CrawlHandle.run = self
         counts = refresh = None
         try:
             self.stop_at_once()
             # As the spider does, but before the crawl starts: a clean failure, not a traceback.
             check_folders(settings)
-            counts, finish_reason, crawl_failure = _crawl(settings, spider_args)
+            counts, finish_reason, crawl_failure = _crawl(settings, spider_args, self.keep_crawler)
             self.stop_at_once()
             if self.signum is None:
                 refresh = _refresh(settings, self.started, self.deadline)
@@ -156,6 +138,13 @@ class _Run:
 
         for signum in SIGNALS:
             signal.signal(signum, handler)
+
+    def keep_crawler(self, crawler) -> None:
+        """As the crawler is made: a crawl stopped at the hard time limit can still be counted."""
+        from scrapy import signals
+
+        self.crawler = crawler
+        crawler.signals.connect(self.watch_crawl, signal=signals.engine_started)
 
     def watch_crawl(self) -> None:
         """Called as the engine starts, when Scrapy's handlers are in place: they stay in charge."""
@@ -231,9 +220,9 @@ class _Run:
             return 1 if problems else 0
 
 
-def _crawl(settings, spider_args: dict) -> tuple[dict, str, str | None]:
+def _crawl(settings, spider_args: dict, on_created) -> tuple[dict, str, str | None]:
     """Run the spider in this process: its counts, why it ended, and why it failed (as `scrapy crawl`)."""
-    crawler = run_crawl(settings, **spider_args)
+    crawler = run_crawl(settings, on_created=on_created, **spider_args)
     try:
         stats = crawler.stats
     except RuntimeError:  # Scrapy has logged why the spider could not start
