@@ -227,13 +227,12 @@ class ArticleFetcher(AbstractContextManager):
         watchdog = threading.Timer(max(0.0, started + limit - time.monotonic()), response.raw.shutdown)
         watchdog.daemon = True
         watchdog.start()
-        chunks, size = [], 0
+        body = bytearray()
         try:
             for chunk in response.raw.stream(_CHUNK, decode_content=False):
-                size += len(chunk)
-                if self.max_size and size > self.max_size:
+                body += chunk
+                if self.max_size and len(body) > self.max_size:
                     raise FetchError(f"{url}: more than DOWNLOAD_MAXSIZE ({self.max_size} bytes)")
-                chunks.append(chunk)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
             if time.monotonic() - started < limit:  # else cut off by the watchdog: said below
                 raise TemporaryFailure(f"{url}: {_connection_reason(error)} while reading") from None
@@ -241,7 +240,7 @@ class ArticleFetcher(AbstractContextManager):
             watchdog.cancel()
         if time.monotonic() - started >= limit:
             raise TemporaryFailure(f"{url}: the download took longer than {limit:g} s")
-        return b"".join(chunks)
+        return bytes(body)
 
     def _timeout(self) -> float:
         if self.deadline is None:
@@ -278,16 +277,16 @@ class ProgressBar:
     WIDTH = 30
 
     def __init__(self, total: int, stream: TextIO):
-        self.total, self.stream, self.done = total, stream, 0
+        self.total, self.stream = total, stream
         try:
             self.enabled = total > 1 and stream.isatty()
         except (AttributeError, ValueError):
             self.enabled = False
 
-    def show(self, label: str = "") -> None:
+    def show(self, done: int, label: str) -> None:
         if self.enabled:
-            filled = self.WIDTH * self.done // self.total
-            self.clear(f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {self.done}/{self.total} {label}")
+            filled = self.WIDTH * done // self.total
+            self.clear(f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {done}/{self.total} {label}")
 
     def clear(self, line: str = "") -> None:
         if self.enabled:
@@ -311,19 +310,17 @@ def fetch_articles(texts: list[str], settings, to_stdout: bool = False) -> int:
                 print(f"archiver fetch: {error}", file=sys.stderr)
                 return 1
         seen: set[str] = set()
-        for text in texts:
+        for done, text in enumerate(texts):
             try:
                 ref = parse_article_ref(text, fetcher.extra_hosts)
             except (OffSite, NotAnArticle) as error:
                 result = FetchResult(text, FAILED, str(error))
             else:
                 if ref.article_id in seen:  # two inputs naming one article: one fetch, one line
-                    progress.done += 1
                     continue
                 seen.add(ref.article_id)
-                progress.show(ref.article_id)
+                progress.show(done, ref.article_id)
                 result = fetcher.fetch(ref, write=not to_stdout)
-            progress.done += 1
             progress.clear()
             if result.document is not None:
                 print(result.document, end="", flush=True)

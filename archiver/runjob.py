@@ -255,15 +255,12 @@ def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
             with path.open(encoding="utf-8") as handle:
                 head = handle.read(4096)
             match = _DATE_LINE.search(head)
-            published = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S") if match else None
+            if match is None:
+                logger.warning("refresh: %s has no date line; left untouched", path)
+            elif dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S") >= cutoff:
+                recent.append(ref)
         except (OSError, ValueError) as error:  # not UTF-8, an impossible date: left as it is
             logger.warning("refresh: %s cannot be read (%s); left untouched", path, error)
-            continue
-        if published is None:
-            logger.warning("refresh: %s has no date line; left untouched", path)
-            continue
-        if published >= cutoff:
-            recent.append(ref)
     return sorted(recent, key=lambda ref: ref.article_id)
 
 

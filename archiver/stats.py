@@ -51,13 +51,10 @@ def run_counts(stats) -> dict:
 
 
 def failure_reason(stats) -> str | None:
-    """Why a finished run counts as failed, or None when it did its job.
-
-    A feed or sitemap that could not be read, an archive that could not be written, or more than
-    half of the attempted articles failing (downloads that gave up after their retries as much as
-    pages that did not read; articles deleted at the source are not failures): each must wake
-    someone up.
-    """
+    """Why a finished run counts as failed, or None when it did its job: a feed or sitemap that
+    could not be read, an archive that could not be written, or more than half of the attempted
+    articles failing (downloads given up after their retries as much as pages that did not read;
+    articles deleted at the source are not failures): each must wake someone up."""
     if stats.get_value("qq/fatal"):  # the archive or Redis could not be reached
         return stats.get_value("qq/fatal")
     counts = run_counts(stats)

@@ -323,14 +323,13 @@ class _Terminal(io.StringIO):
 def test_the_progress_bar_shows_on_a_terminal_only():
     terminal = _Terminal()
     bar = ProgressBar(4, terminal)
-    bar.done += 1
-    bar.show(ARTICLE_ID)
+    bar.show(1, ARTICLE_ID)
     assert f"1/4 {ARTICLE_ID}" in terminal.getvalue()
     pipe = io.StringIO()
-    ProgressBar(4, pipe).show("x")
+    ProgressBar(4, pipe).show(1, "x")
     assert pipe.getvalue() == ""
     single = _Terminal()
-    ProgressBar(1, single).show("x")
+    ProgressBar(1, single).show(0, "x")
     assert single.getvalue() == ""
 
 
