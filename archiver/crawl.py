@@ -34,8 +34,7 @@ def load_settings(overrides: list[str] | dict | None = None, base: dict | None =
 
 
 def run_crawl(settings: Settings, on_created: Callable | None = None, **spider_args):
-    """Run `scrapy crawl qq` in this process; returns the crawler (its stats) when done.
-    `on_created(crawler)` is called before the crawl starts."""
+    """Run `scrapy crawl qq` in this process; `on_created(crawler)` first; returns the crawler when done."""
     from scrapy.crawler import CrawlerProcess
 
     process = CrawlerProcess(settings)

@@ -179,8 +179,7 @@ class ArticleFetcher(AbstractContextManager):
         for _ in range(self.max_redirects + 1):
             started = time.monotonic()
             try:
-                response = self.session.get(url, timeout=self._timeout(), allow_redirects=False,
-                                            stream=True)
+                response = self.session.get(url, timeout=self._timeout(), allow_redirects=False, stream=True)
             except requests.Timeout as error:
                 raise TemporaryFailure(f"{url}: timed out ({type(error).__name__})") from None
             except requests.RequestException as error:
@@ -252,8 +251,7 @@ class ArticleFetcher(AbstractContextManager):
 
 
 def _delay_jitter(settings) -> float:
-    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, or the older RANDOMIZE_DOWNLOAD_DELAY (±50% or none)
-    when that is set at a higher priority."""
+    """Scrapy's rule: DOWNLOAD_DELAY_JITTER, or RANDOMIZE_DOWNLOAD_DELAY (±50% or none) if set higher."""
     randomize = settings.getpriority("RANDOMIZE_DOWNLOAD_DELAY") or 0
     if randomize > (settings.getpriority("DOWNLOAD_DELAY_JITTER") or 0):
         return 0.5 if settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0

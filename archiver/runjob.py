@@ -69,11 +69,9 @@ def run_job(settings, spider_args: dict) -> int:
 
 class _Run:
     """One locked run: crawl, refresh, judge, record, report; `finish` happens exactly once.
-
-    `signum` is the first SIGINT or SIGTERM the run receives. During the crawl Scrapy's own handlers
-    stop it (gracefully, then at once on a second signal); outside the crawl (starting, refreshing)
-    a signal raises RunInterrupted, which ends even a download that is under way, so the run stops
-    promptly and is recorded as interrupted."""
+    `signum` is the first SIGINT or SIGTERM it receives: during the crawl Scrapy's own handlers stop
+    it (gracefully, then at once on a second signal); outside the crawl (starting, refreshing) it
+    raises RunInterrupted, which ends even a download under way: the run stops promptly, interrupted."""
 
     def __init__(self, settings, state_dir: Path):
         self.settings = settings
@@ -107,8 +105,7 @@ class _Run:
             self.stop_at_once()
             if self.signum is None:
                 refresh = _refresh(settings, self.started, self.deadline)
-            problems = run_problems(crawl_failure, counts, refresh, finish_reason,
-                                    discovering=_discovers(spider_args))
+            problems = run_problems(crawl_failure, counts, refresh, finish_reason, discovering=_discovers(spider_args))
         except RunInterrupted:
             finish_reason, problems = "interrupted", []
         except (StoreError, CrawlNotStarted) as error:
@@ -181,8 +178,7 @@ class _Run:
         if status is not None:
             os._exit(status)  # the reactor waits for downloads that may never end: no clean way out
 
-    def finish(self, counts: dict | None, refresh: dict | None, finish_reason: str,
-               problems: list[str]) -> int | None:
+    def finish(self, counts: dict | None, refresh: dict | None, finish_reason: str, problems: list[str]) -> int | None:
         """Record and report the run; None when it was already finished (by the other thread)."""
         with self._finish_lock:
             if self._finished:
@@ -236,8 +232,7 @@ def _discovers(spider_args: dict) -> bool:
     return not spider_args.get("url") if discover is None else bool(discover.strip(", "))
 
 
-def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime,
-                    written_since: float) -> list[ArticleRef]:
+def recent_articles(store: ArchiveStore, hours: float, now: dt.datetime, written_since: float) -> list[ArticleRef]:
     """Archived articles published within `hours` of `now` (Beijing time, as the files keep it),
     except those written at or after `written_since` (a time.time(): this run's own); by id."""
     cutoff = now.astimezone(BEIJING).replace(tzinfo=None) - dt.timedelta(hours=hours)

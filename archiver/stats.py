@@ -84,14 +84,11 @@ def summary_line(counts: dict) -> str:
 class RunSummary:
     """Logs the stats line when the crawl closes."""
 
-    def __init__(self, stats):
-        self.stats = stats
-
     @classmethod
     def from_crawler(cls, crawler):
-        extension = cls(crawler.stats)
+        extension = cls()
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
     def spider_closed(self, spider, reason):
-        logger.info("%s [%s]", summary_line(run_counts(self.stats)), reason)
+        logger.info("%s [%s]", summary_line(run_counts(spider.crawler.stats)), reason)
