@@ -162,9 +162,7 @@ class ArticleFetcher(AbstractContextManager):
         """DOWNLOAD_DELAY between articles, randomised as Scrapy does."""
         if self._last_fetch is not None and self.delay > 0:
             delay = self.delay * random.uniform(1 - self.delay_jitter, 1 + self.delay_jitter)
-            remaining = self._last_fetch + delay - time.monotonic()
-            if remaining > 0:
-                time.sleep(remaining)
+            time.sleep(max(0.0, self._last_fetch + delay - time.monotonic()))
         self._last_fetch = time.monotonic()
 
     def download(self, url: str) -> PageResponse:
