@@ -1,10 +1,6 @@
-"""Article identity: every URL form of a qq article, or a bare id, to one `ArticleRef`.
-
-An article is identified by its id alone; the id families qq has used are in
-docs/ARCHITECTURE.md. Ids are validated here, before anything uses them in a path or a URL. This
-is also the one place that decides on which host a URL lives (`site_url`), read as the HTTP
-clients read it before they send it (w3lib's WHATWG rules: `http://evil\\@new.qq.com/` is on `evil`).
-"""
+"""Article identity: every URL form of a qq article, or a bare id, to one `ArticleRef` whose id is
+validated (families: docs/ARCHITECTURE.md); and the one place that decides on which host a URL lives,
+read as the HTTP clients send it (w3lib's WHATWG rules: `http://evil\\@new.qq.com/` is on `evil`)."""
 
 from __future__ import annotations
 
@@ -17,13 +13,11 @@ from urllib.parse import urljoin, urlsplit
 from w3lib.url import safe_url_string
 
 CANONICAL_URL = "https://new.qq.com/rain/a/{id}"
-# qq sends a deleted article's readers to this page.
-DELETED_PAGE_MARKER = "babygohome"
+LEGACY_CANONICAL_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
 # The settings whose hosts a crawl may ask besides qq.com (a local copy of the site, in tests).
 ENDPOINT_SETTINGS = ("QQ_FEED_URL", "QQ_SITEMAP_URL", "QQ_ARTICLE_URL", "QQ_LEGACY_ARTICLE_URL")
 # A host name as a URL may carry one: labels of letters, digits and hyphens, or an IP address.
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\]")
-LEGACY_CANONICAL_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
 
 # ASCII only: `\d` would also accept other scripts' digits.
 _ID_16 = re.compile(r"[0-9]{8}[A-Z][0-9A-Z]{5}[0-9]{2}")
@@ -97,8 +91,7 @@ def is_valid_id(article_id: str) -> bool:
 
 
 def ref_from_id(text: str) -> ArticleRef:
-    """A bare id of any family (a 14-character one is its 16-character id) to its ref; raises
-    NotAnArticle, saying why."""
+    """A bare id of any family (a 14-character one is its 16-character id) to its ref, or NotAnArticle saying why."""
     candidate = text.strip() if isinstance(text, str) else ""
     if "_" not in candidate:
         candidate = candidate.upper()
@@ -118,15 +111,11 @@ def _in_domains(host: str, domains: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class SiteUrl:
-    """A URL as the HTTP clients send it, and the host and port it goes to."""
+    """A URL as the HTTP clients send it, the host it goes to, and that host with its port if it names one."""
 
     url: str
     host: str
-    port: int | None
-
-    @property
-    def netloc(self) -> str:
-        return f"{self.host}:{self.port}" if self.port else self.host
+    netloc: str
 
 
 def sent_url(text: str) -> SiteUrl:
@@ -136,14 +125,14 @@ def sent_url(text: str) -> SiteUrl:
         url = safe_url_string(text.strip())
         parts = urlsplit(url)
         host = (parts.hostname or "").lower().rstrip(".")
-        port = parts.port
+        port = parts.port  # a port that is not a number raises
     except ValueError as error:
         raise OffSite(f"not a URL: {text!r} ({error})") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise OffSite(f"not an http(s) URL: {text!r}")
     if not _HOST.fullmatch(host):
         raise OffSite(f"no plain host name in {text!r}")
-    return SiteUrl(url, host, port)
+    return SiteUrl(url, host, f"{host}:{port}" if port else host)
 
 
 def site_url(text: str, extra_hosts: frozenset[str] | set[str] = frozenset(),
@@ -169,8 +158,8 @@ def redirect_target(url: str, location: str, extra_hosts: frozenset[str] | set[s
 
 
 def is_deleted_page(url: str) -> bool:
-    """Whether `url` is qq's page for deleted articles."""
-    return DELETED_PAGE_MARKER in url
+    """Whether `url` is the page qq sends a deleted article's readers to."""
+    return "babygohome" in url
 
 
 def endpoint_hosts(settings) -> frozenset[str]:

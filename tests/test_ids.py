@@ -127,7 +127,7 @@ def test_redirects_on_the_site_are_followed_as_sent():
 def test_images_may_come_from_tencents_image_hosts_only():
     domains = ("gtimg.com", "qq.com")
     assert image_url("https://inews.gtimg.com/om_bt/X/641", domains).host == "inews.gtimg.com"
-    assert image_url("http://127.0.0.1:9/img/1", domains, {"127.0.0.1:9"}).port == 9
+    assert image_url("http://127.0.0.1:9/img/1", domains, {"127.0.0.1:9"}).netloc == "127.0.0.1:9"
     for url in ("http://169.254.169.254/latest/meta-data", "https://example.com/a.png",
                 "http://127.0.0.1\\@inews.gtimg.com/x"):
         with pytest.raises(OffSite):
