@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archiver.ids import ArticleRef
+from archiver.ids import ArticleRef, NotAnArticle, OffSite, parse_article_ref
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,16 @@ class Skip:
 
     reason: str
     detail: str
+
+
+def listing_or_skip(text: str, extra_hosts: frozenset[str], **fields) -> Listing | Skip:
+    """The listing of the article `text` names (any URL form, or a bare id), or the skip saying why not."""
+    try:
+        return Listing(ref=parse_article_ref(text, extra_hosts), **fields)
+    except OffSite as error:
+        return Skip("offsite", str(error))
+    except NotAnArticle as error:
+        return Skip("not_article", str(error))
 
 
 @dataclass

@@ -22,9 +22,8 @@ from scrapy.http import JsonRequest
 from archiver.stats import SKIP_LABELS, record_deleted, record_failure
 from archiver.crawl import check_folders
 from archiver.feeds import FeedError, feed_request_body, parse_feed
-from archiver.ids import (NotAnArticle, OffSite, endpoint_hosts, is_deleted_page, parse_article_ref,
-                          redirect_target, site_url)
-from archiver.items import Listing, Skip
+from archiver.ids import OffSite, endpoint_hosts, is_deleted_page, redirect_target, site_url
+from archiver.items import Listing, Skip, listing_or_skip
 from archiver.reading import ArticleGone, EmptyArticle, PageError, read_article
 from archiver.pipelines import store_for
 from archiver.sitemaps import ChildSitemap, SitemapError, read_sitemap
@@ -126,7 +125,7 @@ class QQSpider(scrapy.Spider):
             self.crawler.stats.set_value("qq/fatal", self.fatal)
             return
         for text in self.urls:
-            request = self._consider(self._listing_from_argument(text))
+            request = self._consider(listing_or_skip(text, self.extra_hosts, source="url"))
             if request is not None:
                 yield request
         settings = self.settings
@@ -159,14 +158,6 @@ class QQSpider(scrapy.Spider):
         return self._endpoint_request(scrapy.Request, url, "sitemap", label, self.parse_sitemap)
 
     # --- discovery -----------------------------------------------------------------------------
-
-    def _listing_from_argument(self, text: str) -> Listing | Skip:
-        try:
-            return Listing(ref=parse_article_ref(text, self.extra_hosts), source="url")
-        except OffSite as error:
-            return Skip("offsite", str(error))
-        except NotAnArticle as error:
-            return Skip("not_article", str(error))
 
     def parse_feed(self, response):
         meta = response.meta
