@@ -1,11 +1,8 @@
-"""A sitemap backfill shared by several machines: scrapy-redis keeps the queue and the seen-set in
-Redis, so each sitemap and each article is fetched by one worker only.
+"""A sitemap backfill shared by several machines (docs/ARCHITECTURE.md): scrapy-redis keeps the queue
+and the seen-set in Redis, so each sitemap and each article is fetched by one worker only.
 
     scrapy crawl qq -a discover=sitemap -s REDIS_URL=redis://host:6379/0   # one worker
     archiver backfill --status | --new-pass -s REDIS_URL=...
-
-Only the sitemap crawl goes through the shared queue (`is_shared`); the feed job stays on one
-machine. With REDIS_URL set, the memory of unarchivable articles lives in Redis too.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ from archiver.unarchivable import UnarchivablePages
 
 logger = logging.getLogger(__name__)
 
-WORKERS_KEY = "%(spider)s:workers"
-UNARCHIVABLE_KEY = "%(spider)s:unarchivable"
 # A worker writes its heartbeat at most this often (s); --status lists those seen in the last minute.
 HEARTBEAT_SECONDS = 10
 SEEN_RECENTLY = 60
@@ -59,8 +54,7 @@ def unreachable(settings, error: Exception) -> str:
 
 
 def connect(settings):
-    """A Redis client from the settings, checked with a ping; raises RedisError (`unreachable`
-    says it)."""
+    """A Redis client from the settings, checked with a ping; raises RedisError (`unreachable` says it)."""
     server = get_redis_from_settings(settings)
     server.ping()
     return server
@@ -70,11 +64,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def keys(settings, spider_name: str = "qq") -> dict[str, str]:
+def keys(settings) -> dict[str, str]:
     names = {"queue": settings.get("SCHEDULER_QUEUE_KEY") or defaults.SCHEDULER_QUEUE_KEY,
              "seen": settings.get("SCHEDULER_DUPEFILTER_KEY") or defaults.SCHEDULER_DUPEFILTER_KEY,
-             "workers": WORKERS_KEY, "unarchivable": UNARCHIVABLE_KEY}
-    return {name: key % {"spider": spider_name} for name, key in names.items()}
+             "workers": "%(spider)s:workers", "unarchivable": "%(spider)s:unarchivable"}
+    return {name: key % {"spider": "qq"} for name, key in names.items()}
 
 
 class SharedScheduler(Scheduler):
@@ -132,7 +126,10 @@ class SharedScheduler(Scheduler):
         try:
             return call(*args)
         except RedisError as error:
-            self._lose(error)
+            self.lost = (f"Redis at {shown_url(self.crawler.settings)} stopped answering ({error}): "
+                         "this worker stops; nothing archived is touched")
+            logger.error(self.lost)
+            self.crawler.stats.set_value("qq/fatal", self.lost)
             return failed
 
     def spider_idle(self):
@@ -148,13 +145,6 @@ class SharedScheduler(Scheduler):
         if now - self.beaten >= HEARTBEAT_SECONDS:
             self.server.hset(keys(self.crawler.settings)["workers"], worker_name(), time.time())
             self.beaten = now
-
-    def _lose(self, error: Exception) -> None:
-        if self.lost is None:
-            self.lost = (f"Redis at {shown_url(self.crawler.settings)} stopped answering ({error}): "
-                         "this worker stops; nothing archived is touched")
-            logger.error(self.lost)
-            self.crawler.stats.set_value("qq/fatal", self.lost)
 
 
 class SharedUnarchivable(UnarchivablePages):
