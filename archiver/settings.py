@@ -1,6 +1,5 @@
-"""Every setting of qq-archiver, with its live default. Override any of them with `-s NAME=VALUE`
-(`scrapy crawl qq`, `archiver fetch`, `archiver run`); tests point a whole crawl at a local
-server that way and change nothing else."""
+"""Every setting of qq-archiver, with its live default. Override any with `-s NAME=VALUE` (`scrapy crawl
+qq`, `archiver fetch`, `archiver run`); tests point a whole crawl at a local server that way alone."""
 
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["archiver.spiders"]
@@ -19,24 +18,20 @@ QQ_FEED_CHANNELS = ["news_news_top", "news_news_finance", "news_news_tech", "new
 QQ_FEED_PAGES = 3
 QQ_FEED_ITEM_COUNT = 12
 QQ_SITEMAP_URL = "https://news.qq.com/sitemap/index.xml"
-# Article requests handed to Scrapy at a time from what discovery found; the rest wait as listings,
-# and one feed page or sitemap is read at a time: a crawl's memory is bounded by this, not a backlog.
+# Article requests handed to Scrapy at a time (one feed page or sitemap is read at a time): bounds a crawl's memory.
 QQ_DISCOVERY_BATCH = 500
-# Feed and sitemap requests: their timeout (s) and retries. An endpoint that fails is not asked
-# again this run, so one that is down fails the run within a minute.
+# Feed and sitemap requests' timeout (s) and retries: an endpoint that is down fails the run within a minute.
 QQ_ENDPOINT_TIMEOUT = 15
 QQ_ENDPOINT_RETRY_TIMES = 2
-# A discovered article found deleted at the source, or whose page had no body text (a video), is
-# not fetched again for this many days (STATE_DIR/unarchivable.json); 0 fetches it on every run.
+# Days a discovered article found deleted or bodiless (a video) is skipped (STATE_DIR/unarchivable.json); 0: never.
 UNARCHIVABLE_RETRY_DAYS = 7
 QQ_ARTICLE_URL = "https://new.qq.com/rain/a/{id}"
 # Pre-2019 pages have no id to put in QQ_ARTICLE_URL: their own URL, rebuilt from their id.
 QQ_LEGACY_ARTICLE_URL = "http://{channel}.qq.com/a/{date}/{number}.htm"
 
 # --- Many machines: a shared sitemap backfill (archiver/backfill.py) ----------------------------
-# A Redis server (redis://[:password@]host:6379/0): `-a discover=sitemap` is then one worker of a
-# backfill whose queue and seen-set are there, and every run shares its unarchivable memory there.
-# Empty: one machine, no Redis.
+# A Redis server (redis://[:password@]host:6379/0) holding the backfill's queue and seen-set (`-a discover=sitemap`
+# is then one worker) and every run's unarchivable memory. Empty: one machine, no Redis.
 REDIS_URL = ""
 # A worker with nothing to do waits this many seconds for new work, then ends.
 QQ_WORKER_IDLE_SECONDS = 60
@@ -47,11 +42,8 @@ REDIS_PARAMS = {"socket_timeout": 10, "socket_connect_timeout": 5}
 ROBOTSTXT_OBEY = True
 USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")
-DEFAULT_REQUEST_HEADERS = {
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6",
-    "Referer": "https://news.qq.com/",
-}
+DEFAULT_REQUEST_HEADERS = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                           "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6", "Referer": "https://news.qq.com/"}
 # Every request carries the Referer above; Scrapy's own would name the feed endpoint instead.
 REFERRER_POLICY = "no-referrer"
 CONCURRENT_REQUESTS = 8
@@ -128,15 +120,12 @@ ITEM_PIPELINES = {
     "archiver.images.ImageDownloadPipeline": 200,
     "archiver.pipelines.ArchivePipeline": 300,
 }
-EXTENSIONS = {
-    "archiver.stats.RunSummary": 500,
-}
+EXTENSIONS = {"archiver.stats.RunSummary": 500}
 
 # --- Scrapy housekeeping ----------------------------------------------------------------------------
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-# Scrapy 2.19's RemoteControl runs Python code sent to a localhost HTTP port, and writes its token
-# to a file in the user's home: no unattended crawl needs either.
+# Scrapy 2.19's RemoteControl runs Python code sent to a localhost port and writes a token in ~: not wanted here.
 REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
@@ -144,7 +133,6 @@ FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # A page gives one article: Scrapy need not prepare for a hundred items a response.
 CONCURRENT_ITEMS = 4
-# Scrapy's check that no callback is a generator returning a value parses the callback's source
-# again for every response (its cache holds each request's bound method only while the request
-# lives); tests/test_crawl.py makes the check once, on the spider's code.
+# Scrapy's check that no callback is a generator returning a value parses its source again for every
+# response (its cache keeps bound methods only while a request lives); tests/test_crawl.py checks once.
 WARN_ON_GENERATOR_RETURN_VALUE = False
