@@ -66,12 +66,10 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's RetryMiddleware (same settings, same stats), backing off before each retry.
-
-    A host that answered 5xx, 429 or qq's 567 (or whose connection failed) is paused as a whole:
-    its download slot sends nothing more, the retry included, for the backoff's length. Where a
-    host has no download delay at all (DOWNLOAD_DELAY 0, tests), only the retry waits.
-    """
+    """Scrapy's RetryMiddleware (same settings, same stats), backing off before each retry: a host
+    that answered 5xx, 429 or qq's 567 (or whose connection failed) is paused as a whole, its download
+    slot sending nothing more, the retry included, for the backoff's length. Where a host has no
+    download delay at all (DOWNLOAD_DELAY 0, tests), only the retry waits."""
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -91,17 +89,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
     async def _back_off(self, request, retry_request) -> None:
-        attempt = retry_request.meta.get("retry_times", 1)
-        pause = backoff_delay(attempt, self.backoff_base, self.backoff_max)
+        pause = backoff_delay(retry_request.meta.get("retry_times", 1), self.backoff_base, self.backoff_max)
         if pause <= 0:
             return
-        if (slot := self._slot(request)) is not None and slot.delay > 0:
+        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
+        slot = downloader.slots.get(request.meta.get("download_slot")) if downloader is not None else None
+        if slot is not None and slot.delay > 0:
             # The slot's next request waits its delay after `lastseen`: the whole host pauses.
             slot.lastseen = max(slot.lastseen, time.monotonic() + pause)
         else:
             await maybe_deferred_to_future(task.deferLater(reactor, pause, lambda: None))
-
-    def _slot(self, request):
-        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
-        key = request.meta.get("download_slot")
-        return downloader.slots.get(key) if downloader is not None and key is not None else None
