@@ -22,8 +22,8 @@ _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0
 # ASCII only: `\d` would also accept other scripts' digits.
 _ID_16 = re.compile(r"[0-9]{8}[A-Z][0-9A-Z]{5}[0-9]{2}")
 _ID_14 = re.compile(r"[0-9]{8}[A-Z][0-9A-Z]{5}")
-_ID_TWF = re.compile(r"TWF[0-9]{16}")
-_LEGACY_ID = re.compile(r"([a-z][a-z0-9]{0,19})_([0-9]{8})_([0-9]{6})")
+# Every family: the 16-character one, TWF with a date and 8 digits, the pre-2019 channel_date_number.
+_ID = re.compile(rf"{_ID_16.pattern}|TWF[0-9]{{16}}|[a-z][a-z0-9]{{0,19}}_[0-9]{{8}}_[0-9]{{6}}")
 # An id inside a path segment: `/rain/a/<id>`, `/omn/<date>/<id>.html`, `/a/<id>`, `/k/<id>`.
 _ID_IN_PATH = re.compile(
     r"(?<![0-9A-Za-z])(TWF[0-9]{16}|[0-9]{8}[A-Z][0-9A-Z]{5}(?:[0-9]{2})?)(?![0-9A-Za-z])", re.IGNORECASE)
@@ -80,14 +80,10 @@ def _date_part(article_id: str) -> str:
     return article_id[3:11] if article_id.startswith("TWF") else article_id[:8]
 
 
-def _has_id_form(article_id: str) -> bool:
-    return bool(_ID_16.fullmatch(article_id) or _ID_TWF.fullmatch(article_id) or _LEGACY_ID.fullmatch(article_id))
-
-
 def is_valid_id(article_id: str) -> bool:
-    """True for an id of one of qq's families (the module's docstring) whose date is a real one;
-    the 14-character form is not an id of its own (`ref_from_id` reads it)."""
-    return isinstance(article_id, str) and _has_id_form(article_id) and _date_ok(_date_part(article_id))
+    """True for an id of one of qq's families whose date is a real one; the 14-character form is
+    not an id of its own (`ref_from_id` reads it)."""
+    return isinstance(article_id, str) and bool(_ID.fullmatch(article_id)) and _date_ok(_date_part(article_id))
 
 
 def ref_from_id(text: str) -> ArticleRef:
@@ -97,7 +93,7 @@ def ref_from_id(text: str) -> ArticleRef:
         candidate = candidate.upper()
         if _ID_14.fullmatch(candidate):
             candidate += "00"
-    if not _has_id_form(candidate):
+    if not _ID.fullmatch(candidate):
         raise NotAnArticle(f"not a qq article id: {text!r} (ids look like {_ID_FORMS})")
     if not _date_ok(_date_part(candidate)):
         raise NotAnArticle(f"not a qq article id: {text!r} ({_date_part(candidate)} is not a real date)")
