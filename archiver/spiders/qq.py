@@ -33,6 +33,8 @@ from archiver.unarchivable import REASONS as UNARCHIVABLE_REASONS, UnarchivableP
 logger = logging.getLogger(__name__)
 
 DISCOVERY_SOURCES = ("feed", "sitemap")
+
+
 def parse_since(text: str | None) -> dt.date | None:
     if not text:
         return None
@@ -180,20 +182,19 @@ class QQSpider(scrapy.Spider):
         way are queued for reading."""
         while self._listings:
             try:
-                entry = next(self._listings[0])
-            except StopIteration:
-                self._listings.popleft()
-                continue
+                entry = next(self._listings[0], None)
             except SitemapError as error:
-                self._listings.popleft()
                 self._endpoint_error("sitemap", str(error))
-                continue
-            if not isinstance(entry, ChildSitemap):
+                entry = None
+            if entry is None:  # this feed page or sitemap is done (or broke off)
+                self._listings.popleft()
+            elif not isinstance(entry, ChildSitemap):
                 return entry
-            try:
-                self._discovery.append(self._sitemap_request(site_url(entry.url, self.extra_hosts).url, "child"))
-            except OffSite:
-                self._skip(Skip("offsite", f"sitemap outside qq.com: {entry.url}"))
+            else:
+                try:
+                    self._discovery.append(self._sitemap_request(site_url(entry.url, self.extra_hosts).url, "child"))
+                except OffSite:
+                    self._skip(Skip("offsite", f"sitemap outside qq.com: {entry.url}"))
         return None
 
     def _next_requests(self):
@@ -309,18 +310,15 @@ class QQSpider(scrapy.Spider):
                                    extra_hosts=self.extra_hosts)
         except ArticleGone as error:
             self._article_deleted(listing, str(error))
-            return
         except EmptyArticle as error:
             self._article_failed(listing, "no_body", str(error))
-            return
         except PageError as error:
             self._article_failed(listing, "unreadable", str(error))
-            return
         except Exception as error:  # one bad page must not end the crawl; it is counted and logged
             logger.exception("cannot read %s", response.url)
             self._article_failed(listing, "unreadable", f"{type(error).__name__}: {error}")
-            return
-        yield article
+        else:
+            yield article
 
     def _follow_redirect(self, response, listing: Listing):
         try:
@@ -329,15 +327,14 @@ class QQSpider(scrapy.Spider):
         except OffSite as error:
             self._article_failed(listing, "download", f"redirected off the site: {error}")
             return
+        redirects = response.meta.get("redirects", 0) + 1
         if is_deleted_page(location):
             self._article_deleted(listing, f"redirected to the deleted-article page ({location})")
-            return
-        redirects = response.meta.get("redirects", 0) + 1
-        if redirects > self.settings.getint("REDIRECT_MAX_TIMES"):
+        elif redirects > self.settings.getint("REDIRECT_MAX_TIMES"):
             self._article_failed(listing, "download", f"too many redirects ({location})")
-            return
-        yield response.request.replace(url=location, meta=self._article_meta(listing, redirects),
-                                       dont_filter=True)
+        else:
+            yield response.request.replace(url=location, meta=self._article_meta(listing, redirects),
+                                           dont_filter=True)
 
     def article_failed(self, failure):
         listing: Listing = failure.request.meta["listing"]
