@@ -225,9 +225,8 @@ class QQSpider(scrapy.Spider):
             raise DontCloseSpider
 
     def endpoint_failed(self, failure):
-        """A feed page or sitemap that could not be downloaded, retries and all. A feed that
-        fails is not asked again this run, nor are sitemaps once their host does not answer (one
-        sitemap's HTTP error does not stop the next)."""
+        """A feed page or sitemap that could not be downloaded, retries and all: a feed is not asked again
+        this run, nor are sitemaps once their host does not answer (an HTTP error does not stop the next)."""
         request = failure.request
         kind = request.meta["endpoint"]
         response = getattr(failure.value, "response", None)
@@ -257,22 +256,19 @@ class QQSpider(scrapy.Spider):
             return None
         self._seen_ids.add(article_id)
         self.crawler.stats.inc_value("qq/discovered")
-        if self.since is not None:
-            published = listing_date(entry)
-            if published is not None and published < self.since:
-                self._skip(Skip("too_old", f"{article_id}: published {published}, before {self.since}"),
-                           counted=True)
-                return None
-        if entry.ref in self.store and not self.refetch:
-            self._skip(Skip("known", f"{article_id}: already archived"), counted=True)
-            return None
-        reason = None if entry.source == "url" or self.refetch else self.unarchivable.waiting(article_id)
-        if reason is not None:
-            self._skip(Skip(reason, f"{article_id}: {UNARCHIVABLE_REASONS[reason]}"), counted=True)
-            return None
-        return scrapy.Request(
-            entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
-            errback=self.article_failed, meta=self._article_meta(entry))
+        published = listing_date(entry) if self.since is not None else None
+        if published is not None and published < self.since:
+            skip = Skip("too_old", f"{article_id}: published {published}, before {self.since}")
+        elif entry.ref in self.store and not self.refetch:
+            skip = Skip("known", f"{article_id}: already archived")
+        elif entry.source != "url" and not self.refetch and (reason := self.unarchivable.waiting(article_id)):
+            skip = Skip(reason, f"{article_id}: {UNARCHIVABLE_REASONS[reason]}")
+        else:
+            return scrapy.Request(
+                entry.ref.fetch_url(self.article_url, self.legacy_article_url), callback=self.parse_article,
+                errback=self.article_failed, meta=self._article_meta(entry))
+        self._skip(skip, counted=True)
+        return None
 
     @staticmethod
     def _article_meta(listing: Listing, redirects: int = 0) -> dict:
@@ -282,9 +278,8 @@ class QQSpider(scrapy.Spider):
                 "handle_httpstatus_list": [301, 302, 303, 307, 308, 404, 410]}
 
     def _skip(self, skip: Skip, counted: bool = False) -> None:
-        """Count and log a skip once; `counted` when discovery already counted the article (it
-        is seen once by its id, so nothing more is remembered of it: a backlog of known articles
-        costs no memory)."""
+        """Count and log a skip once; `counted` when discovery already counted the article (seen once
+        by its id, nothing more is remembered of it: a backlog of known articles costs no memory)."""
         if not counted:
             key = (skip.reason, skip.detail)
             if key in self._seen_skips:
