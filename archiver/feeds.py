@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from archiver.ids import NotAnArticle, OffSite, parse_article_ref, ref_from_id
 from archiver.items import Listing, Skip
 
@@ -27,7 +28,8 @@ def parse_feed(body: bytes, endpoint: str, extra_hosts: frozenset[str] = frozens
     if not isinstance(payload, dict):
         raise FeedError(f"feed {endpoint} answered JSON that is not an object")
     if payload.get("ret", 0) not in (0, "0"):
-        raise FeedError(f"feed {endpoint} answered ret={payload.get('ret')!r} ({payload.get('msg') or payload.get('errmsg') or 'no message'})")
+        message = payload.get("msg") or payload.get("errmsg") or "no message"
+        raise FeedError(f"feed {endpoint} answered ret={payload.get('ret')!r} ({message})")
     items = [] if payload.get("data") is None else payload["data"]
     if not isinstance(items, list):
         raise FeedError(f"feed {endpoint} answered no item list")

@@ -26,9 +26,7 @@ class SiteOnlyMiddleware:
     a redirect's too (Scrapy's RedirectMiddleware schedules it anew), whatever its dont_filter."""
 
     def __init__(self, extra_hosts: frozenset[str], image_domains: list[str], stats):
-        self.extra_hosts = extra_hosts
-        self.image_domains = image_domains
-        self.stats = stats
+        self.extra_hosts, self.image_domains, self.stats = extra_hosts, image_domains, stats
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -45,7 +43,6 @@ class SiteOnlyMiddleware:
             self.stats.inc_value("qq/offsite_requests")
             logger.warning("refused a request off the site: %s", error)
             raise IgnoreRequest(str(error)) from None
-        return None
 
 
 class CompressedAsBytesMiddleware:
