@@ -1,9 +1,6 @@
-"""A sitemap backfill shared by several machines (docs/ARCHITECTURE.md): scrapy-redis keeps the queue
-and the seen-set in Redis, so each sitemap and each article is fetched by one worker only.
-
-    scrapy crawl qq -a discover=sitemap -s REDIS_URL=redis://host:6379/0   # one worker
-    archiver backfill --status | --new-pass -s REDIS_URL=...
-"""
+"""A sitemap backfill shared by several machines (docs/ARCHITECTURE.md): scrapy-redis keeps the queue and
+the seen-set in Redis, so each sitemap and each article is fetched by one worker only. A worker is `scrapy
+crawl qq -a discover=sitemap -s REDIS_URL=redis://host:6379/0`; `archiver backfill --status | --new-pass`."""
 
 from __future__ import annotations
 
@@ -37,16 +34,10 @@ SHARED_SETTINGS = {
 }
 
 
-def is_shared(settings, discover: list[str]) -> bool:
-    """True for a worker of the shared backfill: REDIS_URL set, sitemaps and not the feed."""
-    return bool(settings.get("REDIS_URL")) and "sitemap" in discover and "feed" not in discover
-
-
 def shown_url(settings) -> str:
     """REDIS_URL without its password, for messages."""
     parts = urlsplit(settings.get("REDIS_URL") or "")
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def unreachable(settings, error: Exception) -> str:
@@ -72,10 +63,9 @@ def keys(settings) -> dict[str, str]:
 
 
 class SharedScheduler(Scheduler):
-    """scrapy-redis's scheduler, for one worker. Its Redis calls block and raise: a Redis that
-    stops answering ends this worker with the reason `redis_unreachable` (in-flight downloads
-    still land), an entry that is not one of our requests is dropped and logged, and a worker
-    with nothing to do waits QQ_WORKER_IDLE_SECONDS for new work before it ends."""
+    """scrapy-redis's scheduler, for one worker. Its Redis calls block and raise: a Redis that stops answering
+    ends this worker with the reason `redis_unreachable` (in-flight downloads still land), an entry that is
+    not one of our requests is dropped and logged, and an idle worker waits QQ_WORKER_IDLE_SECONDS, then ends."""
 
     @classmethod
     def from_crawler(cls, crawler):

@@ -1,5 +1,4 @@
-"""Downloader middleware: every request kept on qq.com (and the configured endpoints), and retries
-that back off instead of hammering a site that said 'slow down'."""
+"""Downloader middleware: every request kept on qq.com and the configured endpoints; retries that back off."""
 
 from __future__ import annotations
 

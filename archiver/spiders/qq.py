@@ -1,10 +1,5 @@
-"""`scrapy crawl qq`: decides what to fetch. Reading pages and storing them happen elsewhere.
-
-    scrapy crawl qq                                  # the channel feeds
-    scrapy crawl qq -a discover=feed,sitemap         # and the sitemap index
-    scrapy crawl qq -a url=URL_OR_ID,URL_OR_ID       # just these articles
-    scrapy crawl qq -a since=2025-01-01 -a refetch=1
-"""
+"""`scrapy crawl qq [-a discover=feed,sitemap] [-a url=URL_OR_ID,...] [-a since=YYYY-MM-DD] [-a refetch=1]`
+(the channel feeds by default): decides what to fetch. Reading pages and storing them happen elsewhere."""
 
 from __future__ import annotations
 
@@ -72,8 +67,8 @@ class QQSpider(scrapy.Spider):
         self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
         self._seen_ids: set[str] = set()
         self._seen_skips: set[tuple[str, str]] = set()
-        # Discovery, streamed: feed pages and sitemaps not yet asked for (one at a time), the
-        # listings they gave not yet requested, and the endpoints that failed this run.
+        # Discovery, streamed: feed pages and sitemaps not yet asked for (one at a time), the listings
+        # they gave not yet requested, the endpoints that failed and the channels that ran out this run.
         self._discovery: deque[scrapy.Request] = deque()
         self._listings: deque[Iterator[Listing | Skip | ChildSitemap]] = deque()
         self._failed_endpoints: set[str] = set()
@@ -103,9 +98,8 @@ class QQSpider(scrapy.Spider):
         return spider
 
     def _join_backfill(self, settings) -> str | None:
-        """With REDIS_URL: the unarchivable memory is the one in Redis, and a sitemap crawl is one
-        worker of the shared backfill (its scheduler and seen-set in Redis, discovery queued there
-        whole). Why the run cannot start, or None."""
+        """With REDIS_URL: the unarchivable memory is Redis's, and a sitemap crawl is a worker of the shared
+        backfill (scheduler and seen-set in Redis, discovery queued there whole). Why the run cannot start, or None."""
         from redis.exceptions import RedisError
         from archiver import backfill
 
@@ -115,7 +109,7 @@ class QQSpider(scrapy.Spider):
             return backfill.unreachable(settings, error)
         self.unarchivable = backfill.SharedUnarchivable(server, backfill.keys(settings)["unarchivable"],
                                                         settings.getfloat("UNARCHIVABLE_RETRY_DAYS"))
-        self.shared = backfill.is_shared(settings, self.discover)
+        self.shared = "sitemap" in self.discover and "feed" not in self.discover  # the feed job stays on one machine
         if self.shared:
             settings.setdict(backfill.SHARED_SETTINGS, priority="spider")
             self.batch = sys.maxsize
@@ -135,18 +129,19 @@ class QQSpider(scrapy.Spider):
             for channel in settings.getlist("QQ_FEED_CHANNELS"):
                 for page in range(1, settings.getint("QQ_FEED_PAGES") + 1):
                     self._discovery.append(self._endpoint_request(
-                        JsonRequest, settings.get("QQ_FEED_URL"), "feed", f"{channel} page {page}",
-                        self.parse_feed, method="POST", meta={"channel": channel},
-                        body=feed_request_body(channel, page, settings.getint("QQ_FEED_ITEM_COUNT"))))
+                        "feed", settings.get("QQ_FEED_URL"), f"{channel} page {page}", meta={"channel": channel},
+                        method="POST", body=feed_request_body(channel, page, settings.getint("QQ_FEED_ITEM_COUNT"))))
         if "sitemap" in self.discover:
-            self._discovery.append(self._sitemap_request(settings.get("QQ_SITEMAP_URL"), "index"))
+            self._discovery.append(self._endpoint_request("sitemap", settings.get("QQ_SITEMAP_URL"), "index"))
         for request in self._next_requests():
             yield request
 
-    def _endpoint_request(self, request_class, url: str, kind: str, label: str, callback, meta=None, **kwargs):
+    def _endpoint_request(self, kind: str, url: str, label: str, meta=None, **kwargs) -> scrapy.Request:
         """A feed or sitemap request: a shorter timeout and fewer retries than an article's, so
         that an endpoint that is down fails the run within a minute."""
         settings = self.settings
+        request_class = JsonRequest if kind == "feed" else scrapy.Request
+        callback = self.parse_feed if kind == "feed" else self.parse_sitemap
         # In the shared backfill, Redis's seen-set lets one worker only read each sitemap, and
         # articles go first: the queue holds one sitemap's articles at a time, not the backlog.
         shared = self.shared and kind == "sitemap"
@@ -155,9 +150,6 @@ class QQSpider(scrapy.Spider):
             "endpoint": kind, "endpoint_label": f"{kind} {label}", **(meta or {}),
             "download_timeout": min(settings.getfloat("QQ_ENDPOINT_TIMEOUT"), settings.getfloat("DOWNLOAD_TIMEOUT")),
             "max_retry_times": settings.getint("QQ_ENDPOINT_RETRY_TIMES")}, **kwargs)
-
-    def _sitemap_request(self, url: str, label: str) -> scrapy.Request:
-        return self._endpoint_request(scrapy.Request, url, "sitemap", label, self.parse_sitemap)
 
     # --- discovery -----------------------------------------------------------------------------
 
@@ -178,8 +170,7 @@ class QQSpider(scrapy.Spider):
         yield from self._next_requests()
 
     def _next_listing(self) -> Listing | Skip | None:
-        """The next listing discovery has read and not yet considered; child sitemaps met on the
-        way are queued for reading."""
+        """The next listing discovery has read and not yet considered; child sitemaps met on the way are queued."""
         while self._listings:
             try:
                 entry = next(self._listings[0], None)
@@ -192,15 +183,15 @@ class QQSpider(scrapy.Spider):
                 return entry
             else:
                 try:
-                    self._discovery.append(self._sitemap_request(site_url(entry.url, self.extra_hosts).url, "child"))
+                    child = site_url(entry.url, self.extra_hosts).url
+                    self._discovery.append(self._endpoint_request("sitemap", child, "child"))
                 except OffSite:
                     self._skip(Skip("offsite", f"sitemap outside qq.com: {entry.url}"))
         return None
 
     def _next_requests(self):
-        """Up to QQ_DISCOVERY_BATCH article requests from what discovery has read; once that runs
-        out, the next feed page or sitemap (one at a time: a backlog of hundreds of thousands of
-        articles is never queued whole, and an endpoint that failed is asked nothing more)."""
+        """Up to QQ_DISCOVERY_BATCH article requests from what discovery has read; once that runs out, the next
+        feed page or sitemap (one at a time: a backlog is never queued whole; a failed endpoint is asked no more)."""
         requested = 0
         while requested < self.batch and (entry := self._next_listing()) is not None:
             request = self._consider(entry)
