@@ -73,8 +73,7 @@ class SharedScheduler(Scheduler):
         scheduler.crawler = crawler
         scheduler.stats = None  # counted below: scrapy-redis counts in a way Scrapy 2.19 deprecates
         scheduler.idle_seconds = crawler.settings.getfloat("QQ_WORKER_IDLE_SECONDS")
-        scheduler.lost = None
-        scheduler.idle_since = None
+        scheduler.lost = scheduler.idle_since = None
         scheduler.beaten = 0.0
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler

@@ -81,8 +81,7 @@ def _date_part(article_id: str) -> str:
 
 
 def is_valid_id(article_id: str) -> bool:
-    """True for an id of one of qq's families whose date is a real one; the 14-character form is
-    not an id of its own (`ref_from_id` reads it)."""
+    """True for an id of one of qq's families with a real date; not the 14-character form (`ref_from_id` reads it)."""
     return isinstance(article_id, str) and bool(_ID.fullmatch(article_id)) and _date_ok(_date_part(article_id))
 
 
@@ -115,8 +114,7 @@ class SiteUrl:
 
 
 def sent_url(text: str) -> SiteUrl:
-    """`text` read as Scrapy and requests read it before sending it; raises OffSite for anything
-    that is not an http(s) URL with a plain host name."""
+    """`text` as Scrapy and requests read it before sending it; OffSite unless an http(s) URL with a plain host name."""
     try:
         url = safe_url_string(text.strip())
         parts = urlsplit(url)
@@ -184,12 +182,10 @@ def parse_article_ref(text: str, extra_hosts: frozenset[str] | set[str] = frozen
     if match:
         return ref_from_id(match.group(1))
     legacy = _LEGACY_PATH.search(path)
-    if legacy:
-        channel = _legacy_channel(url.host, path[: legacy.start()])
-        if channel:
-            article_id = f"{channel}_{legacy.group(1)}_{legacy.group(2)}"
-            if is_valid_id(article_id):
-                return ArticleRef(article_id)
+    channel = _legacy_channel(url.host, path[: legacy.start()]) if legacy else None
+    article_id = f"{channel}_{legacy.group(1)}_{legacy.group(2)}" if channel else ""
+    if is_valid_id(article_id):
+        return ArticleRef(article_id)
     raise NotAnArticle(f"no qq article id in {text!r}")
 
 

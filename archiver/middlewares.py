@@ -45,9 +45,8 @@ class SiteOnlyMiddleware:
 
 
 class CompressedAsBytesMiddleware:
-    """Hands Scrapy's HttpCompressionMiddleware (590) a compressed response as a plain Response:
-    its `response.replace(...)` reads `encoding`, which for a TextResponse with no charset (the
-    legacy GBK `.htm` pages) runs a charset detection over the gzip bytes, then discards it."""
+    """Hands Scrapy's HttpCompressionMiddleware (590) a compressed response as a plain Response: its `replace()`
+    reads `encoding`, which for a TextResponse with no charset (legacy GBK pages) guesses at the gzip bytes."""
 
     def process_response(self, request, response):
         if isinstance(response, TextResponse) and response.headers.get(b"Content-Encoding"):

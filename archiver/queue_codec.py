@@ -1,8 +1,7 @@
-"""Requests in the shared Redis queue, as JSON (scrapy-redis's `SCHEDULER_SERIALIZER`). Never pickle:
-whoever can write to Redis must not be able to run code on the workers. What is read back is checked,
-not trusted: only the spider's own callbacks, plain `Request`s (no class named by the entry), listings
-whose id is a qq article id (the id names the file written). Bytes, dicts with non-string keys
-(headers) and listings are written as one-key objects whose key starts with `$`."""
+"""Requests in the shared Redis queue, as JSON (scrapy-redis's `SCHEDULER_SERIALIZER`). Never pickle: whoever
+can write to Redis must not be able to run code on the workers. What is read back is checked, not trusted: only
+the spider's own callbacks, plain `Request`s (no class named by the entry), listings whose id is a qq article id
+(it names the file written). Bytes, non-string-keyed dicts (headers) and listings are one-key `$` objects."""
 
 from __future__ import annotations
 

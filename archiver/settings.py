@@ -89,19 +89,16 @@ IMAGES_STATIC_DIR = ""  # where images go; "": the `static/qq-images` folder bes
 IMAGES_STATIC_URL = "/qq-images/"  # the site's URL path of IMAGES_STATIC_DIR: documents link IMAGES_STATIC_URL<name>
 
 DOWNLOADER_MIDDLEWARES = {
-    # Before robots.txt (100): nothing, not even robots.txt, is asked of another host.
-    "archiver.middlewares.SiteOnlyMiddleware": 50,
+    "archiver.middlewares.SiteOnlyMiddleware": 50,  # before robots.txt (100): not even it is asked of another host
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
-    # Just before the decompression (590): records the bodies as the server sent them.
-    "archiver.warc.WarcCaptureMiddleware": 595,
+    "archiver.warc.WarcCaptureMiddleware": 595,  # just before decompression (590): bodies as the server sent them
     # Between the capture and the decompression: no charset guess at compressed bytes.
     "archiver.middlewares.CompressedAsBytesMiddleware": 592,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.RequireBodyPipeline": 100,
-    # Off unless DOWNLOAD_IMAGES is on.
-    "archiver.images.ImageDownloadPipeline": 200,
+    "archiver.images.ImageDownloadPipeline": 200,  # off unless DOWNLOAD_IMAGES is on
     "archiver.pipelines.ArchivePipeline": 300,
 }
 EXTENSIONS = {"archiver.stats.RunSummary": 500}

@@ -13,7 +13,6 @@ import lxml.etree
 from archiver.items import Listing, Skip, listing_or_skip
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
-_KINDS = ("sitemapindex", "urlset")
 
 
 class SitemapError(ValueError):
@@ -43,9 +42,8 @@ class _Bounded:
 
 def read_sitemap(body: bytes, endpoint: str, extra_hosts: frozenset[str] = frozenset()
                  ) -> Iterator[ChildSitemap | Listing | Skip]:
-    """Each entry of one sitemap index (ChildSitemap) or sitemap (a listing, or a skip with its
-    reason), in order, as the body is parsed. Raises SitemapError when it cannot go on: at once
-    for a body that is not a sitemap, or where a body breaks off."""
+    """Each entry of a sitemap index (ChildSitemap) or sitemap (a listing, or a skip saying why), in order, as
+    the body is parsed; SitemapError at once for a body that is not a sitemap, or where a body breaks off."""
     stream = gzip.GzipFile(fileobj=io.BytesIO(body)) if body[:2] == b"\x1f\x8b" else io.BytesIO(body.strip())
     events = lxml.etree.iterparse(_Bounded(stream, MAX_SITEMAP_BYTES, endpoint), events=("start", "end"),
                                   resolve_entities=False, no_network=True, huge_tree=False)
@@ -54,7 +52,7 @@ def read_sitemap(body: bytes, endpoint: str, extra_hosts: frozenset[str] = froze
         for event, element in events:
             if root is None:  # the first event: the root element starts
                 root, kind = element, lxml.etree.QName(element).localname
-                if kind not in _KINDS:
+                if kind not in ("sitemapindex", "urlset"):
                     raise SitemapError(f"sitemap {endpoint} is XML but not a sitemap (<{kind}>)")
             elif event == "end" and element.getparent() is root:
                 fields = {lxml.etree.QName(child).localname: (child.text or "").strip()

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import sys
 from collections import deque
+from contextlib import suppress
 from collections.abc import Iterator
 
 import scrapy
@@ -43,10 +44,8 @@ def listing_date(listing: Listing) -> dt.date | None:
     """The date an article was published (or last changed), as discovery knows it."""
     published = listing.published.strip()
     if len(published) >= 10:
-        try:
+        with suppress(ValueError):
             return dt.date.fromisoformat(published[:10])
-        except ValueError:
-            pass
     return listing.ref.published_date
 
 
@@ -137,8 +136,7 @@ class QQSpider(scrapy.Spider):
             yield request
 
     def _endpoint_request(self, kind: str, url: str, label: str, meta=None, **kwargs) -> scrapy.Request:
-        """A feed or sitemap request: a shorter timeout and fewer retries than an article's, so
-        that an endpoint that is down fails the run within a minute."""
+        """A feed or sitemap request: less time and fewer retries than an article's, so a dead endpoint fails fast."""
         settings = self.settings
         request_class = JsonRequest if kind == "feed" else scrapy.Request
         callback = self.parse_feed if kind == "feed" else self.parse_sitemap
@@ -263,8 +261,7 @@ class QQSpider(scrapy.Spider):
 
     @staticmethod
     def _article_meta(listing: Listing, redirects: int = 0) -> dict:
-        # Redirects are followed here, not by Scrapy: one to the deleted-article page means
-        # the article is gone, and must not cost a request to that page.
+        # Redirects are followed here, not by Scrapy: one to the deleted-article page means gone, at no request's cost.
         return {"listing": listing, "redirects": redirects, "dont_redirect": True,
                 "handle_httpstatus_list": [301, 302, 303, 307, 308, 404, 410]}
 
