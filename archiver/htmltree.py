@@ -1,7 +1,5 @@
-"""The one lxml parser pages and bodies are read with: lxml's own class lookup, by node type, in
-C, not lxml.html's Python callback for each element touched (more than the rest of lxml's
-per-element work). <form>, <input>... are plain HtmlElements: their methods are used nowhere.
-"""
+"""The one lxml parser pages and bodies are read with: lxml's own class lookup by node type, in
+C, not lxml.html's Python callback per element. <form>, <input>... are plain HtmlElements."""
 
 from __future__ import annotations
 
@@ -17,11 +15,6 @@ HTML_PARSER.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
 def parse_document(html: str):
     """`lxml.html.document_fromstring(html)`, with HTML_PARSER."""
     return lxml.html.document_fromstring(html, parser=HTML_PARSER)
-
-
-def parse_element(html: str):
-    """`lxml.html.fragment_fromstring(html)`: the one element `html` holds (ParserError if not)."""
-    return lxml.html.fragment_fromstring(html, parser=HTML_PARSER)
 
 
 def parse_fragment(html: str):
