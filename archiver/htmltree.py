@@ -25,7 +25,3 @@ def parse_fragment(html: str):
         root.text = nodes.pop(0)
     root.extend(nodes)
     return root
-
-
-def new_element(tag: str):
-    return HTML_PARSER.makeelement(tag)

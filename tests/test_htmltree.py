@@ -5,7 +5,7 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from archiver.htmltree import HTML_PARSER, new_element, parse_document, parse_fragment
+from archiver.htmltree import HTML_PARSER, parse_document, parse_fragment
 
 FRAGMENTS = ["", "   ", "text only", "  <p>x</p>", "lead <p>a</p> tail", "<p>a</p><p>b</p>\n",
              "<form><input name=q><label>l</label><select><option>o</select></form>",
@@ -31,5 +31,4 @@ def test_every_node_gets_an_html_class_from_the_parser_in_c():
     assert isinstance(tree.xpath(".//comment()")[0], lxml.html.HtmlComment)
     # What makes it cheap: not lxml.html's Python lookup (which would give a FormElement).
     assert type(tree.find(".//form")) is lxml.html.HtmlElement
-    assert type(new_element("div")) is lxml.html.HtmlElement
     assert tree.getroottree().parser is HTML_PARSER

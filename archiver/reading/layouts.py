@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from archiver.htmltree import new_element, parse_fragment
+from archiver.htmltree import HTML_PARSER, parse_fragment
 from archiver.reading.cleaning import clean_body, without_controls
 from archiver.reading.fallback import from_trafilatura
 from archiver.reading.page import QQPage
@@ -85,9 +85,8 @@ def from_one_p(page: QQPage):
         paragraphs = page.doc.xpath(f"{_with_class('p', 'one-p')} | {_with_class('p', VIDEO_CLASS)}")
     if not paragraphs:
         return None
-    container = new_element("div")
-    for paragraph in paragraphs:
-        container.append(paragraph)
+    container = HTML_PARSER.makeelement("div")
+    container.extend(paragraphs)
     return container
 
 
