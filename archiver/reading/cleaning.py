@@ -20,10 +20,9 @@ _BOILERPLATE_MAX = 120
 # Elements that never belong in an article body, whatever the layout.
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select",
               "textarea", "svg", "canvas", "object", "embed", "link", "meta", "template")
-_DROP_CLASSES = ("comps-contentify-wrap", "article-status", "mbArticleShareBtn", "rv-root-v2",
-                 "share", "share-list", "qqcom-follow-button", "statement")
+_DROP_CLASSES = frozenset(("comps-contentify-wrap", "article-status", "mbArticleShareBtn", "rv-root-v2",
+                           "share", "share-list", "qqcom-follow-button", "statement"))
 _DROP_IDS = ("Status", "Comment", "Recomend", "ArticleAuthor", "backqqcom")
-_DROP_CLASS_SET = frozenset(_DROP_CLASSES)
 # What separates class names, as XPath's normalize-space sees it.
 _CLASS_SEPARATOR = re.compile(r"[ \t\r\n]+")
 _HIDDEN_STYLE = re.compile(r"(display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
@@ -132,8 +131,6 @@ def without_controls(text: str) -> str:
     """`text` with no C0 control character but tab, line feed and carriage return: a form feed
     becomes a space (HTML counts it as white space), the others go. lxml refuses a string that
     holds one, and they have no place in a Markdown file."""
-    if _CONTROLS.search(text) is None:
-        return text
     return _CONTROLS.sub(lambda match: " " if match.group(0) == "\x0c" else "", text)
 
 
@@ -146,7 +143,7 @@ def _marked_boilerplate(container) -> list:
             continue
         classes = element.get("class")
         if element.get("id") in _DROP_IDS or (
-                classes and not _DROP_CLASS_SET.isdisjoint(_CLASS_SEPARATOR.split(classes))):
+                classes and not _DROP_CLASSES.isdisjoint(_CLASS_SEPARATOR.split(classes))):
             marked.append(element)
     return marked
 
@@ -173,25 +170,16 @@ def _drop_trailing_empty(container) -> None:
 
 
 def _remove(element, strip_brackets: bool = False) -> None:
-    """Remove an element but keep its tail text in place; `strip_brackets` also removes the
-    brackets around it: `谷歌(<a>微博</a>)` becomes `谷歌`."""
-    parent = element.getparent()
+    """Remove an element, unless already removed, but keep its tail text in place; `strip_brackets`
+    also removes the brackets around it: `谷歌(<a>微博</a>)` becomes `谷歌`."""
+    parent, previous, tail = element.getparent(), element.getprevious(), element.tail or ""
     if parent is None:
         return
-    tail = element.tail
-    previous = element.getprevious()
-    if strip_brackets:
-        before = previous.tail if previous is not None else parent.text
-        if before and before.rstrip().endswith(("(", "（")) and tail and tail.lstrip().startswith((")", "）")):
-            before = before.rstrip()[:-1]
-            tail = tail.lstrip()[1:]
-            if previous is not None:
-                previous.tail = before
-            else:
-                parent.text = before
-    if tail:
+    before = (previous.tail if previous is not None else parent.text) or ""
+    if strip_brackets and before.rstrip().endswith(("(", "（")) and tail.lstrip().startswith((")", "）")):
+        element.tail = tail.lstrip()[1:]
         if previous is not None:
-            previous.tail = (previous.tail or "") + tail
+            previous.tail = before.rstrip()[:-1]
         else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
+            parent.text = before.rstrip()[:-1]
+    element.drop_tree()
