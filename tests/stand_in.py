@@ -46,6 +46,7 @@ class Logged:
 class StandIn(demo.FixtureServer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
         self._all_answered = threading.Condition(self._lock)
         self._scripts: dict[str, deque[Reply | str]] = {}
         self._log: list[Logged] = []

@@ -142,16 +142,6 @@ def test_gzipped_sitemap_is_made_from_the_xml_when_no_gz_file_exists(server):
     assert f"{server.base_url}/sitemap/sitemap_1.xml" in text
 
 
-def test_a_stored_gz_sitemap_is_sent_as_it_is(tmp_path):
-    (tmp_path / "sitemap").mkdir()
-    stored = gzip.compress(b"<urlset>{{BASE}}</urlset>")
-    (tmp_path / "sitemap" / "old.xml.gz").write_bytes(stored)
-    with StandIn(site_dir=tmp_path) as server:
-        response = requests.get(server.url("/sitemap/old.xml.gz"), timeout=5)
-        assert response.content == stored
-        assert requests.get(server.url("/sitemap/old.xml"), timeout=5).status_code == 404
-
-
 @pytest.mark.parametrize("path", [
     "/rain/a/../../../etc/passwd",
     "/rain/a/..%2F..%2Frobots.txt",

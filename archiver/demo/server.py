@@ -54,7 +54,6 @@ class FixtureServer:
         self.host, self.port = host, port
         self.gzip_pages = gzip_pages
         self._gzipped: dict[tuple[str, int, int], bytes] = {}
-        self._lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -145,11 +144,7 @@ class FixtureServer:
                      {"Content-Type": "application/json; charset=utf-8"})
 
     def _sitemap(self, name: str, gzipped: bool) -> Reply:
-        # A stored `<name>.xml.gz` is sent as it is; otherwise `<name>.xml`, {{BASE}} replaced,
-        # gzipped on the fly when `.xml.gz` was asked for.
-        stored = self.site_dir / "sitemap" / f"{name}.xml.gz"
-        if gzipped and stored.is_file():
-            return Reply(200, stored.read_bytes(), {"Content-Type": "application/x-gzip"})
+        # `<name>.xml`, {{BASE}} replaced, gzipped on the fly when `.xml.gz` was asked for.
         reply = self._file(f"sitemap/{name}.xml", "application/xml; charset=utf-8", substitute=True)
         if gzipped and reply.status == 200:
             return Reply(200, gzip.compress(reply.body, mtime=0), {"Content-Type": "application/x-gzip"})
@@ -161,11 +156,9 @@ class FixtureServer:
             return reply
         stat = (self.site_dir / relative).stat()
         key = (relative, stat.st_mtime_ns, stat.st_size)  # a page rewritten is compressed again
-        with self._lock:
-            if key not in self._gzipped:
-                self._gzipped[key] = gzip.compress(reply.body, compresslevel=6, mtime=0)
-            gzipped = self._gzipped[key]
-        return Reply(200, gzipped, {"Content-Type": content_type, "Content-Encoding": "gzip",
+        if key not in self._gzipped:  # two threads may both compress it: to the same bytes
+            self._gzipped[key] = gzip.compress(reply.body, compresslevel=6, mtime=0)
+        return Reply(200, self._gzipped[key], {"Content-Type": content_type, "Content-Encoding": "gzip",
                                     "Vary": "Accept-Encoding"})
 
     def _file(self, relative: str, content_type: str, substitute: bool = False) -> Reply:
@@ -179,8 +172,6 @@ class FixtureServer:
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
     request_queue_size = 64  # concurrency tests open many connections at once
     fixture: FixtureServer
 
