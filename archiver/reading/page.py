@@ -1,6 +1,5 @@
-"""The page object: one qq article page, decoded, its scripts' data read, parsed once with lxml.
-It knows nothing of the crawl: it takes the bytes of one response (or a saved file) and the URL
-they came from."""
+"""The page object: one qq article page (the bytes of a response or a saved file, and its URL),
+decoded, its scripts' data read, parsed once with lxml. It knows nothing of the crawl."""
 
 from __future__ import annotations
 
@@ -30,8 +29,9 @@ class EmptyArticle(PageError):
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _WINDOW_DATA = re.compile(r"window\.DATA\s*=\s*")
 _ARTICLE_INFO = re.compile(r"ARTICLE_INFO\s*=\s*(?:window\.ARTICLE_INFO\s*\|\|\s*)?\{")
-# `key: 'value'` or `key: "value"` on one line, in a JavaScript object literal; a key starts a word.
 _VIDEO_PUSH = re.compile(r"videoArr\.push\(\s*")
+_JSON = json.JSONDecoder(strict=False)
+# `key: 'value'` or `key: "value"` on one line, in a JavaScript object literal; a key starts a word.
 _JS_STRING_FIELD = re.compile(r"""(?<!\w)(\w+)\s*:\s*(?:'([^'\n]*)'|"([^"\n]*)")""")
 
 
@@ -91,8 +91,7 @@ def decode_html(body: bytes) -> str:
     """The text of a page whatever its headers or meta tags claim (saved copies re-encoded to
     UTF-8 still declare gb2312): valid UTF-8 as UTF-8 (GBK text almost never is), anything else
     as GB18030, the superset of GBK and GB2312."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        body = body[3:]
+    body = body.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -100,25 +99,23 @@ def decode_html(body: bytes) -> str:
 
 
 def _window_data(html: str) -> dict:
-    """The JSON object of `window.DATA = {...}`; {} when absent, not valid JSON or nested too
-    deep to read (the page's DOM is read instead)."""
+    """The JSON object of `window.DATA = {...}`; {} when absent or not a JSON object (the page's
+    DOM is read instead)."""
     match = _WINDOW_DATA.search(html)
-    if not match:
-        return {}
-    try:
-        data, _ = json.JSONDecoder(strict=False).raw_decode(html, match.end())
-    except (ValueError, RecursionError):
-        return {}
+    data = _json_at(html, match.end()) if match else None
     return data if isinstance(data, dict) else {}
 
 
-def pushed_videos(script: str):
-    """The objects `videoArr.push({...})` calls in `script` push, as JSON."""
+def pushed_videos(script: str) -> list:
+    """The objects `videoArr.push({...})` calls in `script` push, as JSON (None for one that is not)."""
     if "videoArr.push" not in script:  # most pages: no scan at all
-        return
-    decoder = json.JSONDecoder(strict=False)
-    for match in _VIDEO_PUSH.finditer(script):
-        try:
-            yield decoder.raw_decode(script, match.end())[0]
-        except (ValueError, RecursionError):
-            continue
+        return []
+    return [_json_at(script, match.end()) for match in _VIDEO_PUSH.finditer(script)]
+
+
+def _json_at(text: str, start: int):
+    """The JSON value at `start` in `text`; None when it is not valid JSON or nests too deep to read."""
+    try:
+        return _JSON.raw_decode(text, start)[0]
+    except (ValueError, RecursionError):
+        return None
