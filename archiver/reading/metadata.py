@@ -47,19 +47,13 @@ def read_title(page: QQPage) -> str:
             text = element.text_content().strip()
             if text:
                 return text
-    titles = page.doc.xpath("//title")
-    if titles:
-        return _TITLE_SUFFIX.sub("", titles[0].text_content().strip())
-    return ""
+    title = page.first("//title")
+    return _TITLE_SUFFIX.sub("", title.text_content().strip()) if title is not None else ""
 
 
 def read_date(page: QQPage) -> str:
     """The first real date the page gives, best source first."""
-    for candidate in _date_candidates(page):
-        date = normalise_date(candidate)
-        if date:
-            return date
-    return ""
+    return next(filter(None, map(normalise_date, _date_candidates(page))), "")
 
 
 def _date_candidates(page: QQPage):
@@ -75,9 +69,7 @@ def _date_candidates(page: QQPage):
 def normalise_date(text) -> str:
     """`YYYY-MM-DD HH:MM:SS` from qq's date forms (a time to the minute gets `:00`); "" for
     anything that is not a real date and time (`2026-11-31`)."""
-    if not isinstance(text, str):
-        return ""
-    match = _DATE_NUMBERS.search(text)
+    match = _DATE_NUMBERS.search(text) if isinstance(text, str) else None
     if not match:
         return ""
     year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
