@@ -1,7 +1,5 @@
-"""Videos embedded in an article, rendered where they stand as a linked poster: listed in
-`window.DATA.videoArr`, or (2020-2021 omn pages) pushed by a script right after the empty
-`div.videoPlayerWrap` marking the place. A video with no marked place goes at the end of the body.
-"""
+"""Videos embedded in an article, listed in `window.DATA.videoArr` or (2020-2021 omn pages) pushed by
+a script after the `div.videoPlayerWrap` marking the place: each a linked poster there, else at the end."""
 
 from __future__ import annotations
 
@@ -57,10 +55,6 @@ def page_videos(page: QQPage) -> list[Video]:
     return list(videos.values())
 
 
-def video_element(video: Video):
-    return parse_fragment(video.html())[0]
-
-
 def place_videos(container, page: QQPage, append_rest: bool = True) -> None:
     """Each marked place in `container` becomes its video (the one it names by `data-vid`, else
     the one the script after it pushes, else the page's next unplaced one); with `append_rest`,
@@ -77,12 +71,12 @@ def place_videos(container, page: QQPage, append_rest: bool = True) -> None:
         if video is None or place.getparent() is None:
             continue
         placed.add(video.vid)
-        element = video_element(video)
+        element = parse_fragment(video.html())[0]
         element.tail = place.tail
         place.getparent().replace(place, element)
     for video in videos if append_rest else ():
         if video.vid not in placed:
-            container.append(video_element(video))
+            container.append(parse_fragment(video.html())[0])
 
 
 def _pushed_after(place) -> Video | None:
