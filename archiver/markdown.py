@@ -1,9 +1,7 @@
-"""markdownify 1.2.3's conversion of a body, as archiver.render configures it, done on the lxml
-tree the body was already parsed into: BeautifulSoup's parse and markdownify's general walk were
-the largest CPU cost of an article. The same algorithm step for step, its functions named after
-markdownify's, limited to the tags of qq bodies and to render.py's options; None when the tree
-may not be the one BeautifulSoup would build, and the caller runs markdownify itself.
-"""
+"""markdownify 1.2.3's conversion of a body, as archiver.render configures it, on the lxml tree the
+body was already parsed into (BeautifulSoup's parse and markdownify's walk were the largest CPU cost
+of an article): the same algorithm step for step, functions named after markdownify's, for qq bodies'
+tags and render.py's options; None when the tree may not be BeautifulSoup's: the caller runs markdownify."""
 
 from __future__ import annotations
 

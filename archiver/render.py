@@ -1,9 +1,6 @@
-"""Rendering an `Article` as the archive's Markdown document (../shared/format/FORMAT.md).
-
-The front matter is written by hand, not by a YAML dumper: the existing site's files quote
-every string the same way and list the keys in one order, and a new file must be byte-compatible
-with them.
-"""
+"""Rendering an `Article` as the archive's Markdown document (../shared/format/FORMAT.md). The front
+matter is written by hand, not by a YAML dumper: the existing site's files quote every string the
+same way and list the keys in one order, and a new file must be byte-compatible with them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Reading one qq article page into an `Article`: metadata and a clean body (the modules:
-docs/ARCHITECTURE.md). `read_article` is the one way a page is read, by every command alike; it
-knows nothing of the crawl."""
+"""Reading one qq article page into an `Article` (the modules: docs/ARCHITECTURE.md). `read_article`
+is the one way a page is read, by every command alike; it knows nothing of the crawl."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Pages of no known layout: trafilatura finds the body, Tencent's images kept.
-
-trafilatura keeps only images whose URL ends in a file extension, and Tencent's have none, so each
-image goes in under a stand-in URL and comes back out under its own.
-"""
+"""Pages of no known layout: trafilatura finds the body. It keeps only images whose URL ends in a
+file extension, and Tencent's have none: each goes in under a stand-in URL and comes back as its own."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The body's container in each page layout qq has served, one function a layout, tried in
-order; `read_body` cleans the first that holds text, and falls back to trafilatura for a page of
-no known layout."""
+"""The body's container in each page layout qq has served, one function a layout, tried in order;
+`read_body` cleans the first that holds text, else falls back to trafilatura."""
 
 from __future__ import annotations
 
