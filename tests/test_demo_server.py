@@ -5,12 +5,8 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -257,32 +253,3 @@ def test_keep_alive_connection_serves_many_requests(server):
             assert session.post(server.url("/web_feed/getPCList"), json=FEED_QUERY, timeout=5).status_code == 200
             assert session.get(server.url("/missing"), timeout=5).status_code == 404
     assert server.count() == 9
-
-
-# The server's command line, run by a Python that first ignores SIGINT and then execs it: what a
-# shell script's `cmd &` hands its background jobs (no preexec_fn: not safe with threads running).
-_STARTED_IGNORING_SIGINT = ["-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                                  "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"]
-
-
-@pytest.mark.parametrize("request_first, started_in_background", [(True, False), (False, False), (True, True)])
-def test_command_line_serves_until_interrupted(request_first, started_in_background):
-    # Without a request, Ctrl-C comes while the server is still printing its settings or just
-    # going to sleep: it must stop cleanly then too. Started in the background by a script
-    # (`&`), a process inherits SIGINT ignored: SIGINT must still stop it.
-    command = ["-m", "archiver.demo.server", "--port", "0"]
-    process = subprocess.Popen(
-        [sys.executable, *(_STARTED_IGNORING_SIGINT if started_in_background else []), *command],
-        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        first_line = process.stdout.readline()
-        base_url = first_line.split(" at ")[1].split()[0]
-        if request_first:
-            assert requests.get(base_url + "/robots.txt", timeout=5).status_code == 200
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.stdout.close()

@@ -1,18 +1,12 @@
 """A local stand-in for qq.com: serves the bundled fixture site over HTTP, for `archiver demo` and
-the benchmark (the tests extend it with scripted faults and a request log: tests/stand_in.py).
-
-    python -m archiver.demo.server [--port N]     # serve the bundled site until Ctrl-C
-"""
+the benchmark (the tests extend it with scripted faults and a request log: tests/stand_in.py)."""
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import re
-import signal
 import threading
-import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -224,30 +218,3 @@ class _Handler(BaseHTTPRequestHandler):
 def _bad_request(reason: str) -> Reply:
     return Reply(400, json.dumps({"ret": -1, "msg": reason}).encode("utf-8"),
                  {"Content-Type": "application/json; charset=utf-8"})
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m archiver.demo.server",
-                                     description="Serve the bundled fake qq.com site on this machine until Ctrl-C.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
-    parser.add_argument("--site-dir", type=Path, default=DEFAULT_SITE_DIR, help="the site to serve")
-    args = parser.parse_args(argv)
-    # Started in the background by a shell without job control, a process inherits SIGINT
-    # ignored; this command serves until SIGINT, so it takes the signal back.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    with FixtureServer(args.site_dir, args.host, args.port) as server:
-        try:  # Ctrl-C may come as soon as the first line is out
-            print(f"Serving {server.site_dir} at {server.base_url} (Ctrl-C to stop)", flush=True)
-            print("Point a crawl at it with:", flush=True)
-            for name, value in server.settings().items():
-                print(f"  -s {name}={value}", flush=True)
-            while True:  # short sleeps: a signal is seen when one ends, never lost in a lock wait
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            pass
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
