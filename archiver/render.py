@@ -57,8 +57,7 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 class _Converter(MarkdownConverter):
-    """markdownify's defaults, except that an image always stands on a line of its own. For the
-    bodies archiver.markdown does not convert itself."""
+    """markdownify's defaults but an image on a line of its own, for the bodies archiver.markdown declines."""
 
     def convert_img(self, el, text, parent_tags):
         markdown = super().convert_img(el, text, parent_tags)
@@ -70,8 +69,7 @@ _CONVERTER = _Converter()
 
 def yaml_string(value: str) -> str:
     """`value` as a YAML double-quoted scalar."""
-    escaped = value.replace("\\", "\\\\").replace("\"", "\\\"")
-    escaped = _YAML_UNSAFE.sub(_escape_char, escaped)
+    escaped = _YAML_UNSAFE.sub(_escape_char, value.replace("\\", "\\\\").replace("\"", "\\\""))
     return f"\"{escaped}\""
 
 
@@ -146,7 +144,7 @@ def body_markdown(body_html: str) -> str:
         markdown = _CONVERTER.convert(body_html)
     lines = ["" if not line.strip() else line for line in markdown.split("\n")]
     text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
-    return escape_shortcodes(text.strip("\n "))
+    return _SHORTCODE.sub(_escaped_shortcode, text.strip("\n "))
 
 
 # A shortcode's opening and the first closing of its kind with no other opening between them; or
@@ -154,14 +152,9 @@ def body_markdown(body_html: str) -> str:
 _SHORTCODE = re.compile(r"\{\{<((?:(?!\{\{[<%]).)*?)>\}\}|\{\{%((?:(?!\{\{[<%]).)*?)%\}\}|\{\{(?=[<%])", re.DOTALL)
 
 
-def escape_shortcodes(markdown: str) -> str:
-    """`markdown` as Hugo shows it, not runs it: each `{{< … >}}` / `{{% … %}}` in Hugo's own
-    escaped form (`{{</* … */>}}`), and an opening never closed (which fails Hugo's build) with
-    its braces as character references."""
-    return _SHORTCODE.sub(_escaped_shortcode, markdown)
-
-
 def _escaped_shortcode(match: re.Match) -> str:
+    """A shortcode as Hugo shows it, not runs it: `{{< … >}}` / `{{% … %}}` in Hugo's own escaped
+    form (`{{</* … */>}}`), an opening never closed (which fails Hugo's build) as character references."""
     if match.group(1) is not None:
         return f"{{{{</*{match.group(1)}*/>}}}}"
     if match.group(2) is not None:
