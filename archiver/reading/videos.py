@@ -48,10 +48,8 @@ class Video:
 def page_videos(page: QQPage) -> list[Video]:
     """Every video the page lists, in order, each once."""
     videos: dict[str, Video] = {}
-    for entry in page.video_entries:
-        video = Video.from_data(entry)
-        if video is not None:
-            videos.setdefault(video.vid, video)
+    for video in filter(None, map(Video.from_data, page.video_entries)):
+        videos.setdefault(video.vid, video)
     return list(videos.values())
 
 
@@ -65,9 +63,8 @@ def place_videos(container, page: QQPage, append_rest: bool = True) -> None:
     by_vid = {video.vid: video for video in videos}
     placed = {vid for vid in by_vid if container.xpath(f".//a[@href='{WATCH_URL.format(vid=vid)}']")}
     for place in container.xpath(VIDEO_PLACES):
-        video = by_vid.get(place.get("data-vid") or "") or _pushed_after(place)
-        if video is None:
-            video = next((candidate for candidate in videos if candidate.vid not in placed), None)
+        video = by_vid.get(place.get("data-vid") or "") or _pushed_after(place) or \
+            next((candidate for candidate in videos if candidate.vid not in placed), None)
         if video is None or place.getparent() is None:
             continue
         placed.add(video.vid)
@@ -83,4 +80,4 @@ def _pushed_after(place) -> Video | None:
     script = place.getnext()
     if script is None or script.tag != "script" or not script.text:
         return None
-    return next((video for video in map(Video.from_data, pushed_videos(script.text)) if video is not None), None)
+    return next(filter(None, map(Video.from_data, pushed_videos(script.text))), None)
