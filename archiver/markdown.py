@@ -34,9 +34,8 @@ def fragment_markdown(fragment, html: str) -> str | None:
     may differ from html.parser's or holds a tag not supported here."""
     # A string lxml writes back unchanged is one html.parser reads into the same tree: every
     # element closed explicitly, nothing moved, dropped or left for a parser to repair.
-    if lxml.html.tostring(fragment, encoding="unicode") != f"<div>{html}</div>":
-        return None
-    if not _SUPPORTED.issuperset(element.tag for element in fragment.iter()):
+    if lxml.html.tostring(fragment, encoding="unicode") != f"<div>{html}</div>" or \
+            not _SUPPORTED.issuperset(element.tag for element in fragment.iter()):
         return None
     return _process_tag(fragment, _DOCUMENT, False)
 
