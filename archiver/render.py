@@ -94,9 +94,7 @@ def _fragment(body_html: str):
 @functools.lru_cache(maxsize=32)
 def plain_text(body_html: str) -> str:
     """The text content of the body HTML, tags removed with nothing put in their place."""
-    if not body_html.strip():
-        return ""
-    return _fragment(body_html).text_content()
+    return _fragment(body_html).text_content() if body_html.strip() else ""
 
 
 def has_content(body_html: str) -> bool:
