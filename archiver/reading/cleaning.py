@@ -52,10 +52,9 @@ _WEIBO_LINKS = lxml.etree.XPath(".//a[contains(@href,'t.qq.com') and normalize-s
 
 
 def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str:
-    """The container's content as body HTML: qq's page furniture out, known by its markup (never
-    by the words of the publisher's text), image and link URLs absolute. `boilerplate_lines`:
-    also drop short lines that read like site boilerplate, for trafilatura's guess at a page of
-    no known layout, whose container is not the article's own."""
+    """The container's content as body HTML, furniture known by its markup (never by the words of the
+    publisher's text). `boilerplate_lines`: also drop short lines that read like site boilerplate, for
+    trafilatura's guess at a page of no known layout, whose container is not the article's own."""
     for element in _COMMENTS_AND_PIS(container):
         _remove(element)
     _remove_related_video_headings(container)

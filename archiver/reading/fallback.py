@@ -22,8 +22,7 @@ def from_trafilatura(page: QQPage):
     sources: list[str] = []
     for image in page.doc.xpath("//img"):
         src = image_src(image)
-        image.attrib.pop("srcset", None)
-        for attribute in IMG_SRC_ATTRS:
+        for attribute in ("srcset", *IMG_SRC_ATTRS):
             image.attrib.pop(attribute, None)
         if src:
             image.set("src", _STAND_IN.format(len(sources)))
