@@ -8,7 +8,6 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,8 +109,11 @@ class FixtureServer:
         if method in ("GET", "HEAD"):
             if path == "/robots.txt":
                 return self._file("robots.txt", "text/plain; charset=utf-8", substitute=True)
-            if match := _SITEMAP_PATH.fullmatch(path):
-                return self._sitemap(match.group(1), gzipped=bool(match.group(2)))
+            if match := _SITEMAP_PATH.fullmatch(path):  # a `.xml.gz` is the `.xml` gzipped on the fly
+                reply = self._file(f"sitemap/{match.group(1)}.xml", "application/xml; charset=utf-8", substitute=True)
+                if match.group(2) and reply.status == 200:
+                    return Reply(200, gzip.compress(reply.body, mtime=0), {"Content-Type": "application/x-gzip"})
+                return reply
             if match := _ARTICLE_PATH.fullmatch(path):
                 return self._page(f"pages/{match.group(1)}.html", "text/html; charset=utf-8", accept_encoding)
             if match := _LEGACY_PATH.fullmatch(path):
@@ -137,13 +139,6 @@ class FixtureServer:
         return Reply(200, page.read_bytes() if page.is_file() else _EMPTY_FEED,
                      {"Content-Type": "application/json; charset=utf-8"})
 
-    def _sitemap(self, name: str, gzipped: bool) -> Reply:
-        # `<name>.xml`, {{BASE}} replaced, gzipped on the fly when `.xml.gz` was asked for.
-        reply = self._file(f"sitemap/{name}.xml", "application/xml; charset=utf-8", substitute=True)
-        if gzipped and reply.status == 200:
-            return Reply(200, gzip.compress(reply.body, mtime=0), {"Content-Type": "application/x-gzip"})
-        return reply
-
     def _page(self, relative: str, content_type: str, accept_encoding: str) -> Reply:
         reply = self._file(relative, content_type)
         if not (self.gzip_pages and "gzip" in accept_encoding.lower()) or reply.status != 200:
@@ -153,7 +148,7 @@ class FixtureServer:
         if key not in self._gzipped:  # two threads may both compress it: to the same bytes
             self._gzipped[key] = gzip.compress(reply.body, compresslevel=6, mtime=0)
         return Reply(200, self._gzipped[key], {"Content-Type": content_type, "Content-Encoding": "gzip",
-                                    "Vary": "Accept-Encoding"})
+                                               "Vary": "Accept-Encoding"})
 
     def _file(self, relative: str, content_type: str, substitute: bool = False) -> Reply:
         path = self.site_dir / relative
@@ -205,11 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(length))):
             if name.lower() not in given:
                 headers[name] = value
-        try:
-            phrase = HTTPStatus(reply.status).phrase
-        except ValueError:
-            phrase = "Unknown"  # qq's own codes (567 rate limited, ...) have no standard phrase
-        self.send_response(reply.status, phrase)
+        # qq's own codes (567 rate limited, ...) have no standard phrase.
+        self.send_response(reply.status, self.responses.get(reply.status, ("Unknown",))[0])
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
