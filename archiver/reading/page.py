@@ -52,7 +52,9 @@ class QQPage:
         html = _XML_DECLARATION.sub("", html, count=1).replace("\x00", "")
         if not html.strip():
             raise EmptyArticle("the page is empty")
-        return cls(html=html, url=url, data=_window_data(html))
+        match = _WINDOW_DATA.search(html)
+        data = _json_at(html, match.end()) if match else None  # none or no object: the DOM is read instead
+        return cls(html=html, url=url, data=data if isinstance(data, dict) else {})
 
     @functools.cached_property
     def article_info(self) -> dict:
@@ -96,14 +98,6 @@ def decode_html(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         return body.decode("gb18030", errors="replace")
-
-
-def _window_data(html: str) -> dict:
-    """The JSON object of `window.DATA = {...}`; {} when absent or not a JSON object (the page's
-    DOM is read instead)."""
-    match = _WINDOW_DATA.search(html)
-    data = _json_at(html, match.end()) if match else None
-    return data if isinstance(data, dict) else {}
 
 
 def pushed_videos(script: str) -> list:
