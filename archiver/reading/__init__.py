@@ -34,5 +34,4 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
     date = read_date(page) or normalise_date(listing.published if listing else "") or id_date(ref)
     listed = listing.thumbnail if listing else ""
     return Article(ref=ref, title=title, date=date, body_html=body_html,
-                   thumbnail=listed or first_image(body_html), thumbnail_from_page=not listed,
-                   layout=layout)
+                   thumbnail=listed or first_image(body_html), thumbnail_from_page=not listed, layout=layout)

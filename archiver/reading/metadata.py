@@ -22,9 +22,7 @@ def read_ref(page: QQPage, extra_hosts: frozenset[str]) -> ArticleRef:
         if not candidate or not isinstance(candidate, str):
             continue
         try:
-            if "://" in candidate:
-                return parse_article_ref(candidate, extra_hosts)
-            return ref_from_id(candidate)
+            return parse_article_ref(candidate, extra_hosts) if "://" in candidate else ref_from_id(candidate)
         except ValueError:
             continue
     raise NotAnArticle(f"no qq article id in the URL or the page ({page.url or 'no URL'})")
@@ -58,8 +56,7 @@ def read_date(page: QQPage) -> str:
 
 def _date_candidates(page: QQPage):
     """Where the page may give its date, best first; the DOM only when the scripts give none."""
-    yield page.data.get("pubtime")
-    yield page.data.get("pubTime")
+    yield from (page.data.get(key) for key in ("pubtime", "pubTime"))
     yield page.article_info.get("pubtime")
     yield from page.doc.xpath("//meta[@name='apub:time']/@content")
     for span in page.doc.xpath("//*[contains(@class,'media-meta')]/span[1] | //*[contains(@class,'pubTime')]"):
