@@ -44,8 +44,6 @@ def image_src(image) -> str:
 _COMMENTS_AND_PIS = lxml.etree.XPath(".//comment() | .//processing-instruction()")
 _DROPPED_ELEMENTS = lxml.etree.XPath(" | ".join(f".//{tag}" for tag in _DROP_TAGS))
 _STYLED_OR_HIDDEN = lxml.etree.XPath(".//*[@style or @hidden]")
-_IMAGES = lxml.etree.XPath(".//img")
-_LINKS = lxml.etree.XPath(".//a")
 _KEYWORD_LINKS = lxml.etree.XPath(".//a[contains(@class,'a-tips-Article-QQ')]")
 _RELATED_VIDEOS = lxml.etree.XPath(".//*[contains(@class, 'rv-root-v2')] | .//script[contains(., 'related_video_info')]")
 _WEIBO_LINKS = lxml.etree.XPath(".//a[contains(@href,'t.qq.com') and normalize-space(.)='微博']")
@@ -64,7 +62,7 @@ def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str
         if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
             _remove(element)
     _join_source_lines(container)
-    for image in _IMAGES(container):
+    for image in list(container.iterdescendants("img")):
         src = image_src(image)
         if not src:
             _remove(image)
@@ -74,7 +72,7 @@ def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str
         image.set("src", urljoin(base_url, src) if not src.startswith("//") else "https:" + src)
         if alt:
             image.set("alt", alt)
-    for link in _LINKS(container):
+    for link in list(container.iterdescendants("a")):
         href = (link.get("href") or "").strip()
         if href.lower().startswith(("javascript:", "data:", "vbscript:")) or not href:
             link.drop_tag()
@@ -86,7 +84,7 @@ def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str
     for link in _WEIBO_LINKS(container):
         _remove(link, strip_brackets=True)
     # qq's link back to its home page (`返回腾讯网首页>>`), with the paragraph it stands alone in.
-    for link in [link for link in _LINKS(container) if _is_home_page(link.get("href", ""))]:
+    for link in [link for link in container.iterdescendants("a") if _is_home_page(link.get("href", ""))]:
         paragraph = link.getparent()
         alone = paragraph is not None and paragraph is not container and \
             paragraph.text_content().strip() == link.text_content().strip()
