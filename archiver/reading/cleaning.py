@@ -13,9 +13,7 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BOILERPLATE_TEXT = re.compile(
     r"^\s*(返回腾讯网首页.*|精彩视频推荐|相关阅读|相关推荐|热门推荐|更多精彩.*|责任编辑[:：].*"
     r"|免责声明[:：].*|本文来自腾讯新闻客户端自媒体.*|扫一扫.*|分享到.*|转播到腾讯微博"
-    r"|.*未经.{0,4}授权.{0,8}不得转载.*|.*版权所有.*|.*Copyright\s*©.*)\s*$",
-    re.IGNORECASE,
-)
+    r"|.*未经.{0,4}授权.{0,8}不得转载.*|.*版权所有.*|.*Copyright\s*©.*)\s*$", re.IGNORECASE)
 _BOILERPLATE_MAX = 120
 # Elements that never belong in an article body, whatever the layout.
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select",
@@ -41,8 +39,6 @@ def image_src(image) -> str:
     return ""
 
 
-_COMMENTS_AND_PIS = lxml.etree.XPath(".//comment() | .//processing-instruction()")
-_DROPPED_ELEMENTS = lxml.etree.XPath(" | ".join(f".//{tag}" for tag in _DROP_TAGS))
 _STYLED_OR_HIDDEN = lxml.etree.XPath(".//*[@style or @hidden]")
 _KEYWORD_LINKS = lxml.etree.XPath(".//a[contains(@class,'a-tips-Article-QQ')]")
 _RELATED_VIDEOS = lxml.etree.XPath(".//*[contains(@class, 'rv-root-v2')] | .//script[contains(., 'related_video_info')]")
@@ -53,10 +49,10 @@ def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str
     """The container's content as body HTML, furniture known by its markup (never by the words of the
     publisher's text). `boilerplate_lines`: also drop short lines that read like site boilerplate, for
     trafilatura's guess at a page of no known layout, whose container is not the article's own."""
-    for element in _COMMENTS_AND_PIS(container):
+    for element in list(container.iterdescendants(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
         _remove(element)
     _remove_related_video_headings(container)
-    for element in [*_DROPPED_ELEMENTS(container), *_marked_boilerplate(container)]:
+    for element in [*container.iterdescendants(*_DROP_TAGS), *_marked_boilerplate(container)]:
         _remove(element)
     for element in _STYLED_OR_HIDDEN(container):
         if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
