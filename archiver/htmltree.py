@@ -12,11 +12,6 @@ HTML_PARSER.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
     pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity))
 
 
-def parse_document(html: str):
-    """`lxml.html.document_fromstring(html)`, with HTML_PARSER."""
-    return lxml.html.document_fromstring(html, parser=HTML_PARSER)
-
-
 def parse_fragment(html: str):
     """`lxml.html.fragment_fromstring(html, create_parent="div")`, the <div> made by HTML_PARSER."""
     nodes = lxml.html.fragments_fromstring(html, parser=HTML_PARSER)

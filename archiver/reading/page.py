@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import lxml.etree
 import lxml.html
 
-from archiver.htmltree import parse_document
+from archiver.htmltree import HTML_PARSER
 
 
 class PageError(Exception):
@@ -79,7 +79,7 @@ class QQPage:
     def doc(self) -> lxml.html.HtmlElement:
         """The whole page, parsed once."""
         try:
-            return parse_document(self.html)
+            return lxml.html.document_fromstring(self.html, parser=HTML_PARSER)
         except (lxml.etree.ParserError, ValueError) as error:
             raise EmptyArticle(f"the page is not HTML ({error})") from None
 
