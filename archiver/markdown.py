@@ -29,9 +29,8 @@ _EXTRACT_NEWLINES = re.compile(r"^(\n*)((?:.*[^\n])?)(\n*)$", flags=re.DOTALL)
 
 
 def fragment_markdown(fragment, html: str) -> str | None:
-    """markdownify's output for `html` (before render.py's tidying), read from `fragment`, its
-    parse by `lxml.html.fragment_fromstring(html, create_parent="div")`; None when that parse
-    may differ from html.parser's or holds a tag not supported here."""
+    """markdownify's output for `html` (before render.py's tidying), read from `fragment`, its parse
+    by htmltree.parse_fragment; None when that may differ from html.parser's or holds a tag not supported."""
     # A string lxml writes back unchanged is one html.parser reads into the same tree: every
     # element closed explicitly, nothing moved, dropped or left for a parser to repair.
     if lxml.html.tostring(fragment, encoding="unicode") != f"<div>{html}</div>" or \

@@ -121,9 +121,8 @@ def _is_home_page(url: str) -> bool:
 
 
 def without_controls(text: str) -> str:
-    """`text` with no C0 control character but tab, line feed and carriage return: a form feed
-    becomes a space (HTML counts it as white space), the others go. lxml refuses a string that
-    holds one, and they have no place in a Markdown file."""
+    """`text` with no C0 control character but tab, LF and CR: a form feed becomes a space (HTML's white
+    space), the others go. lxml refuses a string that holds one, and they have no place in Markdown."""
     return _CONTROLS.sub(lambda match: " " if match.group(0) == "\x0c" else "", text)
 
 

@@ -90,9 +90,8 @@ class QQPage:
 
 
 def decode_html(body: bytes) -> str:
-    """The text of a page whatever its headers or meta tags claim (saved copies re-encoded to
-    UTF-8 still declare gb2312): valid UTF-8 as UTF-8 (GBK text almost never is), anything else
-    as GB18030, the superset of GBK and GB2312."""
+    """The text of a page whatever its headers or meta tags claim (saved copies re-encoded to UTF-8 still
+    declare gb2312): valid UTF-8 as UTF-8 (GBK text almost never is), else GB18030, GBK's superset."""
     body = body.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")
