@@ -7,7 +7,6 @@ never downloaded again, and a rebuild links to it with no network.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import html
@@ -22,7 +21,7 @@ from scrapy.pipelines.media import FileException
 
 from archiver.items import Article
 from archiver.middlewares import IMAGE_REQUEST
-from archiver.store import TEMP_PREFIX, TEMP_SUFFIX, write_file_atomically
+from archiver.store import remove_stale_temp, write_file_atomically
 
 _IMG_SRC = re.compile(r"(<img\b[^>]*?\ssrc=\")([^\"]*)(\")", re.IGNORECASE)
 _NAME = re.compile(r"([0-9a-f]{40})\.[a-z0-9]{2,5}")
@@ -75,10 +74,8 @@ class ImageFolder:
         if self.folder.is_dir():
             with os.scandir(self.folder) as entries:
                 for entry in entries:
-                    if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)  # left by a run killed mid-write
-                    elif match := _NAME.fullmatch(entry.name):
+                    remove_stale_temp(entry)  # the store's rule: another process may be writing one
+                    if match := _NAME.fullmatch(entry.name):
                         self._names[match.group(1)] = entry.name
 
     @classmethod

@@ -57,12 +57,8 @@ class ArchiveStore:
         if self._swept:
             return
         self._swept = True
-        stale_before = time.time() - STALE_TEMP_SECONDS
         for entry in _entries(self.folder):
-            if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
-                with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < stale_before:
-                        os.unlink(entry.path)
+            remove_stale_temp(entry)
 
     def ensure_writable(self) -> None:
         """Raise StoreError now if no article could be stored, not after a crawl's worth of fetching."""
@@ -149,6 +145,15 @@ def check_writable(folder: Path, what: str) -> None:
     except OSError as error:
         raise StoreError(error.errno or errno.EIO,
                          f"{what} {folder} cannot be written: {error.strerror or error}") from None
+
+
+def remove_stale_temp(entry: os.DirEntry) -> None:
+    """Remove `entry` if it is a temporary file older than STALE_TEMP_SECONDS (a killed process's;
+    a younger one may be another process's write under way)."""
+    if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
+        with contextlib.suppress(OSError):
+            if entry.stat(follow_symlinks=False).st_mtime < time.time() - STALE_TEMP_SECONDS:
+                os.unlink(entry.path)
 
 
 def write_file_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX) -> None:

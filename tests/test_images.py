@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from stand_in import DEFAULT_SITE_DIR, StandIn, Reply
 from archiver.ids import ref_from_id
 from archiver.images import ImageFolder, NotAnImage, image_extension, image_urls
 from archiver.items import Article
+from archiver.store import TEMP_PREFIX
 from crawling import archived_files, crawl
 
 _TENCENT_IMAGE = re.compile(r"(?:https?:)?//inews\.gtimg\.com/")
@@ -63,6 +66,20 @@ def test_links_to_downloaded_images_are_rewritten_and_others_kept(tmp_path):
     assert f'<img src="{missing}">' in local.body_html
     # a new folder object (the next run) knows the image from its file alone
     assert ImageFolder(folder.folder, "/qq-images/").local_url(kept) == f"/qq-images/{name}"
+
+
+def test_opening_the_folder_removes_only_what_killed_writes_left(tmp_path):
+    folder = tmp_path / "qq-images"
+    folder.mkdir()
+    stale = folder / f"{TEMP_PREFIX}abc.partial"
+    stale.write_bytes(png(1)[:10])
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    fresh = folder / f"{TEMP_PREFIX}def.partial"  # another worker's download being written now
+    fresh.write_bytes(png(1)[:10])
+    ImageFolder(folder, "/qq-images")
+    assert not stale.exists()
+    assert fresh.exists()
 
 
 def test_static_folder_defaults_to_the_hugo_site_beside_the_content(tmp_path):

@@ -41,7 +41,8 @@ def image_src(image) -> str:
 
 _STYLED_OR_HIDDEN = lxml.etree.XPath(".//*[@style or @hidden]")
 _KEYWORD_LINKS = lxml.etree.XPath(".//a[contains(@class,'a-tips-Article-QQ')]")
-_RELATED_VIDEOS = lxml.etree.XPath(".//*[contains(@class, 'rv-root-v2')] | .//script[contains(., 'related_video_info')]")
+_RELATED_VIDEOS = lxml.etree.XPath(
+    ".//*[contains(@class, 'rv-root-v2')] | .//script[contains(., 'related_video_info')]")
 _WEIBO_LINKS = lxml.etree.XPath(".//a[contains(@href,'t.qq.com') and normalize-space(.)='微博']")
 
 
@@ -86,7 +87,8 @@ def clean_body(container, base_url: str, boilerplate_lines: bool = False) -> str
             paragraph.text_content().strip() == link.text_content().strip()
         _remove(paragraph if alone else link)
     # A list first: removing an element would end a live iteration inside its subtree.
-    for element in list(container.iterdescendants("p", "div", "span", "strong", "section")) if boilerplate_lines else ():
+    candidates = container.iterdescendants("p", "div", "span", "strong", "section") if boilerplate_lines else ()
+    for element in list(candidates):
         text = element.text_content()
         if element.getparent() is not None and len(text.strip()) <= _BOILERPLATE_MAX \
                 and _BOILERPLATE_TEXT.match(text) and not element.xpath(".//img"):

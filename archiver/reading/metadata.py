@@ -12,7 +12,8 @@ from archiver.reading.page import QQPage
 from archiver.reading.videos import VIDEO_CLASS
 
 _TITLE_SUFFIX = re.compile(r"(?:_[^_]{1,12})?_(?:腾讯新闻|腾讯网)\s*$")
-_DATE_NUMBERS = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2}))?")
+_DATE_NUMBERS = re.compile(
+    r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2}))?")
 _FIRST_IMAGE = re.compile(r"<img[^>]*?\ssrc=\"([^\"]+)\"")
 
 
