@@ -10,7 +10,7 @@ import re
 import lxml.html
 
 # The tags converted here; any other node (a list, a table, code, a comment...) means None.
-_SUPPORTED = frozenset(
+SUPPORTED_TAGS = frozenset(
     "p div section article span strong b em i u font img br a h1 h2 h3 h4 h5 h6 sup sub "
     "blockquote hr center figure figcaption del s q small big ins mark label cite abbr time".split())
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -34,7 +34,7 @@ def fragment_markdown(fragment, html: str) -> str | None:
     # A string lxml writes back unchanged is one html.parser reads into the same tree: every
     # element closed explicitly, nothing moved, dropped or left for a parser to repair.
     if lxml.html.tostring(fragment, encoding="unicode") != f"<div>{html}</div>" or \
-            not _SUPPORTED.issuperset(element.tag for element in fragment.iter()):
+            not SUPPORTED_TAGS.issuperset(element.tag for element in fragment.iter()):
         return None
     return _process_tag(fragment, _DOCUMENT, False)
 

@@ -64,7 +64,8 @@ class _Converter(MarkdownConverter):
         return f"\n\n{markdown}\n\n" if markdown.startswith("![") else markdown
 
 
-_CONVERTER = _Converter()
+# markdownify itself: the renderer for what archiver.markdown declines, and its reference in the tests.
+MARKDOWNIFY = _Converter()
 
 
 def yaml_string(value: str) -> str:
@@ -122,7 +123,7 @@ def _summary_text(text: str) -> str:
     return clean_title(re.sub(r"[\r\n\t]", " ", text).strip())
 
 
-def _lxml_markdown(body_html: str) -> str | None:
+def lxml_markdown(body_html: str) -> str | None:
     """archiver.markdown's conversion of the body, from the shared parse; None where it declines
     the body or lxml cannot parse it."""
     try:
@@ -137,9 +138,9 @@ def _lxml_markdown(body_html: str) -> str | None:
 def body_markdown(body_html: str) -> str:
     """The body as markdownify writes it, setext headings and all, with exactly one blank line
     between blocks and no white-space-only lines, and no text Hugo would run as a shortcode."""
-    markdown = _lxml_markdown(body_html)
+    markdown = lxml_markdown(body_html)
     if markdown is None:
-        markdown = _CONVERTER.convert(body_html)
+        markdown = MARKDOWNIFY.convert(body_html)
     lines = ["" if not line.strip() else line for line in markdown.split("\n")]
     text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
     return _SHORTCODE.sub(_escaped_shortcode, text.strip("\n "))

@@ -10,16 +10,16 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from stand_in import DEFAULT_SITE_DIR
-from archiver.markdown import _SUPPORTED
+from archiver.markdown import SUPPORTED_TAGS
 from archiver.reading import read_article
-from archiver.render import _CONVERTER, _lxml_markdown, body_markdown
+from archiver.render import MARKDOWNIFY, lxml_markdown, body_markdown
 from conftest import assert_same_text
 
 # markdownify's BeautifulSoup warns of a body that looks like a URL: some generated ones do.
 pytestmark = pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")
 
 VOID_TAGS = ["br", "hr", "img"]
-CONTAINER_TAGS = sorted(_SUPPORTED - set(VOID_TAGS))
+CONTAINER_TAGS = sorted(SUPPORTED_TAGS - set(VOID_TAGS))
 URLS = ["https://a.qq.com/x_y", "http://b.qq.com/*a*", "x"]
 # Pieces of text: white space of every kind, CJK, Markdown's specials, entities and raw markup
 # characters, and the link URLs (so a link's text is sometimes its href: an autolink).
@@ -93,28 +93,28 @@ def declined_rightly(body_html: str) -> bool:
     except ValueError:
         return True
     return (lxml.html.tostring(div, encoding="unicode") != f"<div>{body_html}</div>"
-            or not _SUPPORTED.issuperset(element.tag for element in div.iter()))
+            or not SUPPORTED_TAGS.issuperset(element.tag for element in div.iter()))
 
 
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragments)
 def test_canonical_bodies_convert_as_markdownify_does(fragment):
     body_html = canonical(fragment)
-    markdown = _lxml_markdown(body_html)
+    markdown = lxml_markdown(body_html)
     if markdown is None:
         assert not body_html.strip() or declined_rightly(body_html), f"{body_html!r} was declined"
         event("declined")
     else:
-        assert_same_text(_CONVERTER.convert(body_html), markdown, f"markdown of {body_html!r}")
+        assert_same_text(MARKDOWNIFY.convert(body_html), markdown, f"markdown of {body_html!r}")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragments)
 def test_raw_fragments_convert_as_markdownify_does_or_are_declined(fragment):
-    markdown = _lxml_markdown(fragment)
+    markdown = lxml_markdown(fragment)
     event("declined" if markdown is None else "converted")
     if markdown is not None:
-        assert_same_text(_CONVERTER.convert(fragment), markdown, f"markdown of {fragment!r}")
+        assert_same_text(MARKDOWNIFY.convert(fragment), markdown, f"markdown of {fragment!r}")
 
 
 @pytest.mark.parametrize("body_html", [
@@ -126,7 +126,7 @@ def test_raw_fragments_convert_as_markdownify_does_or_are_declined(fragment):
     "<section>\n  <span>a</span>\n  <p>b</p>\n  <br>\n</section>tail *_\\",
 ])
 def test_hand_picked_bodies_convert_as_markdownify_does(body_html):
-    assert_same_text(_CONVERTER.convert(body_html), _lxml_markdown(body_html), f"markdown of {body_html!r}")
+    assert_same_text(MARKDOWNIFY.convert(body_html), lxml_markdown(body_html), f"markdown of {body_html!r}")
 
 
 @pytest.mark.parametrize("body_html", [
@@ -137,16 +137,16 @@ def test_hand_picked_bodies_convert_as_markdownify_does(body_html):
     "a\x0cb", "<!DOCTYPE html>", "<html></html>",  # lxml refuses them
 ])
 def test_what_is_not_supported_is_declined_and_left_to_markdownify(body_html):
-    assert _lxml_markdown(body_html) is None
-    assert body_markdown(body_html) == _CONVERTER.convert(body_html).strip("\n ")
+    assert lxml_markdown(body_html) is None
+    assert body_markdown(body_html) == MARKDOWNIFY.convert(body_html).strip("\n ")
 
 
 def assert_converted_as_markdownify(path: Path, url: str) -> None:
     """The page's body is converted here, and as markdownify converts it."""
     body_html = read_article(path.read_bytes(), url).body_html
-    markdown = _lxml_markdown(body_html)
+    markdown = lxml_markdown(body_html)
     assert markdown is not None, f"{path.name}: the body was declined"
-    assert_same_text(_CONVERTER.convert(body_html), markdown, f"{path.name}'s markdown")
+    assert_same_text(MARKDOWNIFY.convert(body_html), markdown, f"{path.name}'s markdown")
 
 
 EMPTY_DEMO_PAGE = "20251123A04NOP00"  # no body text (demo/site/README.md)
@@ -182,6 +182,6 @@ def test_page_case_bodies_convert_as_markdownify_does_or_are_declined(case):
 
     url = json.loads((case / "meta.json").read_text(encoding="utf-8"))["url"]
     body_html = read_article((case / "page.html").read_bytes(), url).body_html
-    markdown = _lxml_markdown(body_html)
+    markdown = lxml_markdown(body_html)
     if markdown is not None:
-        assert_same_text(_CONVERTER.convert(body_html), markdown, f"{case.name}'s markdown")
+        assert_same_text(MARKDOWNIFY.convert(body_html), markdown, f"{case.name}'s markdown")
