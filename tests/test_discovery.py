@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -156,6 +157,7 @@ def test_feeds_and_sitemaps_that_list_twf_articles_give_listings():
 def test_a_huge_feed_page_is_queued_in_batches(tmp_path):
     """A feed answer of 20,000 items gives QQ_DISCOVERY_BATCH requests at a time, the rest
     handed out as the queue runs dry, never all at once."""
+    from scrapy import signals
     from scrapy.http import Request, TextResponse
     from scrapy.utils.test import get_crawler
 
@@ -173,8 +175,12 @@ def test_a_huge_feed_page_is_queued_in_batches(tmp_path):
                                                          "channel": "x"})
     first = list(spider.parse_feed(TextResponse(request.url, body=body, request=request)))
     assert len(first) == 50
-    handed_out = len(first)
-    while batch := list(spider._next_requests()):
-        assert len(batch) <= 50
-        handed_out += len(batch)
-    assert handed_out == 20_000
+    queued = []
+    crawler.engine = SimpleNamespace(crawl=queued.append)  # what the spider hands the engine when it idles
+    while True:
+        before = len(queued)
+        crawler.signals.send_catch_log(signals.spider_idle, spider=spider)
+        if len(queued) == before:
+            break
+        assert len(queued) - before <= 50
+    assert len(first) + len(queued) == 20_000
