@@ -154,10 +154,11 @@ class _Run:
 
     def _start_watchdog(self) -> threading.Timer | None:
         """The hard limit. CLOSESPIDER_TIMEOUT lets in-flight downloads (and retry back-offs)
-        finish; a crawl still running DOWNLOAD_TIMEOUT seconds after the time limit is ended."""
+        finish; a crawl still running DOWNLOAD_TIMEOUT + 5 s after the time limit is ended (the 5 s:
+        CLOSESPIDER_TIMEOUT counts from the spider's opening, a moment after the run's start)."""
         if self.deadline is None:
             return None
-        grace = max(1.0, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        grace = max(1.0, self.settings.getfloat("DOWNLOAD_TIMEOUT")) + 5
         watchdog = threading.Timer(max(0.0, self.deadline - time.monotonic()) + grace, self._hard_stop)
         watchdog.daemon = True
         watchdog.start()
