@@ -5,14 +5,15 @@ shared backfill may share the folder), the next `n` once a file reaches WARC_MAX
 Each exchange is a `response` and a `request` record and, for an article page, a `metadata` record holding
 its `Listing`, so that `archiver rebuild` can re-read the page with no network and no feed. Bodies are kept
 as the server sent them, Content-Encoding and all, as web archives keep them; only the chunked transfer
-coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's WARCWriter frames each record
-and writes it as its own gzip member.
+coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's WARCWriter frames each record,
+into a gzip member of its own written by the gzip module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import http.client
 import json
 import logging
@@ -163,7 +164,7 @@ class WarcFileWriter:
         host = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname()) or "host"
         self.stem = f"{FILE_PREFIX}{started}-{host}-{os.getpid()}"
         self._file = None
-        self._warc: WARCWriter | None = None
+        self._warc = WARCWriter(None, gzip=False, warc_version=WARC_VERSION)  # makes the records
         self._sequence = 0
         self.paths: list[Path] = []
         self.records = 0
@@ -188,9 +189,13 @@ class WarcFileWriter:
         if listing is not None:
             records.append(record("metadata", listing_json(listing), {**linked, "WARC-Profile": ARTICLE_PROFILE},
                                   warc_content_type="application/json"))
+        compressed = any(name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
+                         for name, value in exchange.response_headers)
         for record in records:
-            self._warc.write_record(record)  # warcio flushes the file after each record
+            # Deflating a body the server already compressed saves no space and costs CPU (BENCHMARKS.md).
+            self._write(record, level=0 if compressed and record is records[0] else 6)
             self.records += 1
+        self._file.flush()
         if self._file.tell() >= self.max_bytes:
             self.close()
 
@@ -208,9 +213,12 @@ class WarcFileWriter:
             with contextlib.suppress(FileExistsError):
                 self._file = open(path, "xb")
         self.paths.append(path)
-        self._warc = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
         info = {"software": self.software, "format": f"WARC File Format {WARC_VERSION}", "http-bodies": _BODY_NOTE}
-        self._warc.write_record(self._warc.create_warcinfo_record(path.name, info))
+        self._write(self._warc.create_warcinfo_record(path.name, info), level=6)
+
+    def _write(self, record, level: int) -> None:
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=self._file, mtime=0) as member:
+            WARCWriter(member, gzip=False, warc_version=WARC_VERSION).write_record(record)
 
 
 def _response_head(exchange: Exchange) -> StatusAndHeaders:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import gzip
 import json
+import os
 import random
 import re
 import socket
@@ -103,6 +104,20 @@ def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
     members = gzip_members(path.read_bytes())
     assert len(members) == 3 and all(member.startswith(b"WARC/1.1\r\n") for member in members)
     response = [record for record in read_records(path) if record["type"] == "response"][0]
+    assert response["body"] == body
+
+
+@pytest.mark.parametrize("coding, stored", [("gzip", True), ("identity", False), (None, False)])
+def test_a_body_the_server_compressed_is_stored_not_deflated_again(tmp_path, coding, stored):
+    body = b"<p>" + b"a" * 200_000 + b"</p>"  # as a server labelled it: the writer trusts Content-Encoding
+    sent = exchange("https://news.qq.com/rain/a/20250212A03JWP00", body)
+    if coding:
+        sent = dataclasses.replace(sent, response_headers=[*sent.response_headers, ("Content-Encoding", coding)])
+    with closing(WarcFileWriter(tmp_path, 1 << 30)) as writer:
+        writer.write_exchange(sent)
+    size = writer.paths[0].stat().st_size
+    assert (size > len(body)) if stored else (size < len(body) // 20)
+    response = [record for record in read_records(writer.paths[0]) if record["type"] == "response"][0]
     assert response["body"] == body
 
 
