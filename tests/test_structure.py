@@ -10,6 +10,8 @@ from conftest import REPO
 
 PACKAGE = REPO / "archiver"
 MAX_LINES = 500
+# The whole package: what a newcomer reads. Adding code means making room.
+MAX_PACKAGE_LINES = 4700
 
 
 def module_name(path: Path) -> str:
@@ -63,10 +65,11 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_no_module_is_over_500_lines():
+def test_no_module_is_over_500_lines_nor_the_package_over_4700():
     sizes = {str(path.relative_to(REPO)): len(path.read_text(encoding="utf-8").splitlines())
              for path in PACKAGE.rglob("*.py")}
     assert not {path: lines for path, lines in sizes.items() if lines > MAX_LINES}
+    assert sum(sizes.values()) <= MAX_PACKAGE_LINES, f"archiver/ holds {sum(sizes.values())} lines"
 
 
 def test_no_import_cycle():
