@@ -88,19 +88,22 @@ class ArchiveStore:
 
     def path_for(self, ref: ArticleRef) -> Path:
         """The article's file: the one already archived under either id form, else a new one."""
-        return self.find(ref, read=False).path
+        return self._existing_path(ref) or self._new_path(ref)
 
-    def find(self, ref: ArticleRef, read: bool = True) -> Stored:
+    def _new_path(self, ref: ArticleRef) -> Path:
+        # A valid id holds only ASCII letters, digits and `_`: its file cannot leave the folder.
+        if not is_valid_id(ref.article_id):
+            raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
+        return self.folder / f"{ref.article_id}{SUFFIX}"
+
+    def find(self, ref: ArticleRef) -> Stored:
         """The article's file (see `path_for`) and its bytes (None when there is none): one lookup
         and one read, for a caller that both reads the file and then writes it."""
         existing = self._existing_path(ref)
         if existing is None:
-            # A valid id holds only ASCII letters, digits and `_`: its file cannot leave the folder.
-            if not is_valid_id(ref.article_id):
-                raise ValueError(f"refusing to build a path from an invalid id: {ref.article_id!r}")
-            return Stored(self.folder / f"{ref.article_id}{SUFFIX}", None)
+            return Stored(self._new_path(ref), None)
         try:
-            return Stored(existing, existing.read_bytes() if read else None)
+            return Stored(existing, existing.read_bytes())
         except FileNotFoundError:  # removed since it was found
             return Stored(existing, None)
         except OSError as error:
