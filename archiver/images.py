@@ -21,7 +21,7 @@ from scrapy.pipelines.media import FileException
 
 from archiver.items import Article
 from archiver.middlewares import IMAGE_REQUEST
-from archiver.store import remove_stale_temp, write_file_atomically
+from archiver.store import folder_entries, remove_stale_temp, write_file_atomically
 
 _IMG_SRC = re.compile(r"(<img\b[^>]*?\ssrc=\")([^\"]*)(\")", re.IGNORECASE)
 _NAME = re.compile(r"([0-9a-f]{40})\.[a-z0-9]{2,5}")
@@ -71,12 +71,10 @@ class ImageFolder:
         self.folder = Path(folder)
         self.url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
         self._names: dict[str, str] = {}
-        if self.folder.is_dir():
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    remove_stale_temp(entry)  # the store's rule: another process may be writing one
-                    if match := _NAME.fullmatch(entry.name):
-                        self._names[match.group(1)] = entry.name
+        for entry in folder_entries(self.folder):
+            remove_stale_temp(entry)  # the store's rule: another process may be writing one
+            if match := _NAME.fullmatch(entry.name):
+                self._names[match.group(1)] = entry.name
 
     @classmethod
     def from_settings(cls, settings) -> ImageFolder:

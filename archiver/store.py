@@ -57,7 +57,7 @@ class ArchiveStore:
         if self._swept:
             return
         self._swept = True
-        for entry in _entries(self.folder):
+        for entry in folder_entries(self.folder):
             remove_stale_temp(entry)
 
     def ensure_writable(self) -> None:
@@ -70,7 +70,7 @@ class ArchiveStore:
     def ids(self) -> Iterator[str]:
         """The id of every archived article, in no particular order (one listing, streamed)."""
         self._sweep()
-        for entry in _entries(self.folder):
+        for entry in folder_entries(self.folder):
             stem = entry.name[: -len(SUFFIX)] if entry.name.endswith(SUFFIX) else ""
             short = len(stem) == 14 and "_" not in stem
             article_id = stem + "00" if short else stem
@@ -180,7 +180,7 @@ def write_file_atomically(path: Path, data: bytes, prefix: str = TEMP_PREFIX) ->
         raise
 
 
-def _entries(folder: Path) -> Iterator[os.DirEntry]:
+def folder_entries(folder: Path) -> Iterator[os.DirEntry]:
     """The folder's entries; none when it is missing or not a folder."""
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(folder) as entries:
         yield from entries
