@@ -5,8 +5,8 @@ shared backfill may share the folder), the next `n` once a file reaches WARC_MAX
 Each exchange is a `response` and a `request` record and, for an article page, a `metadata` record holding
 its `Listing`, so that `archiver rebuild` can re-read the page with no network and no feed. Bodies are kept
 as the server sent them, Content-Encoding and all, as web archives keep them; only the chunked transfer
-coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's WARCWriter frames each record,
-into a gzip member of its own written by the gzip module.
+coding is undone (`_BODY_NOTE`, in each file's `warcinfo` record). warcio's WARCWriter frames each record;
+the gzip module makes it a gzip member of its own.
 """
 
 from __future__ import annotations
@@ -164,7 +164,8 @@ class WarcFileWriter:
         host = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname()) or "host"
         self.stem = f"{FILE_PREFIX}{started}-{host}-{os.getpid()}"
         self._file = None
-        self._warc = WARCWriter(None, gzip=False, warc_version=WARC_VERSION)  # makes the records
+        self._record = BytesIO()  # one record as warcio frames it, before it is gzipped
+        self._warc = WARCWriter(self._record, gzip=False, warc_version=WARC_VERSION)
         self._sequence = 0
         self.paths: list[Path] = []
         self.records = 0
@@ -217,8 +218,10 @@ class WarcFileWriter:
         self._write(self._warc.create_warcinfo_record(path.name, info), level=6)
 
     def _write(self, record, level: int) -> None:
-        with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=self._file, mtime=0) as member:
-            WARCWriter(member, gzip=False, warc_version=WARC_VERSION).write_record(record)
+        self._record.seek(0)
+        self._record.truncate()
+        self._warc.write_record(record)
+        self._file.write(gzip.compress(self._record.getvalue(), compresslevel=level, mtime=0))
 
 
 def _response_head(exchange: Exchange) -> StatusAndHeaders:
