@@ -83,6 +83,7 @@ class _Run:
         time_limit = settings.getfloat("RUN_TIME_LIMIT")
         self.deadline = self.clock + time_limit if time_limit > 0 else None
         self.crawler = None
+        self.watchdog: threading.Timer | None = None
         self.signum: int | None = None
         self._finish_lock = threading.Lock()
         self._finished = False
@@ -95,7 +96,7 @@ class _Run:
         settings.set("CLOSESPIDER_TIMEOUT", max(0.0, settings.getfloat("RUN_TIME_LIMIT")), priority="cmdline")
         settings.set("CLOSESPIDER_ITEMCOUNT", max(0, settings.getint("RUN_ITEM_LIMIT")), priority="cmdline")
         logger.info("run started (pid %d), spider arguments %s", os.getpid(), spider_args or "{}")
-        watchdog = self._start_watchdog()
+        self._arm_watchdog()
         counts = refresh = None
         try:
             self.stop_at_once()
@@ -118,8 +119,8 @@ class _Run:
         finally:
             for signum in SIGNALS:  # the run is recorded whole
                 signal.signal(signum, signal.SIG_IGN)
-            if watchdog is not None:
-                watchdog.cancel()
+            if self.watchdog is not None:
+                self.watchdog.cancel()
         if self.signum is not None:
             name = signal.Signals(self.signum).name
             finish_reason, problems = "interrupted", [f"interrupted by {name} ({finish_reason})"]
@@ -144,25 +145,28 @@ class _Run:
         crawler.signals.connect(self.watch_crawl, signal=signals.engine_started)
 
     def watch_crawl(self) -> None:
-        """Called as the engine starts, when Scrapy's handlers are in place: they stay in charge."""
+        """Called as the engine starts, when Scrapy's handlers are in place: they stay in charge. The
+        spider has just opened, and CLOSESPIDER_TIMEOUT counts from then: so does the run's time limit."""
         for signum in SIGNALS:
             def handler(received, frame, scrapys=signal.getsignal(signum)):
                 self.signum = self.signum or received
                 if callable(scrapys):
                     scrapys(received, frame)
             signal.signal(signum, handler)
+        if self.deadline is not None:
+            self.deadline = time.monotonic() + self.settings.getfloat("RUN_TIME_LIMIT")
+            self._arm_watchdog()
 
-    def _start_watchdog(self) -> threading.Timer | None:
+    def _arm_watchdog(self) -> None:
         """The hard limit. CLOSESPIDER_TIMEOUT lets in-flight downloads (and retry back-offs)
-        finish; a crawl still running DOWNLOAD_TIMEOUT + 5 s after the time limit is ended (the 5 s:
-        CLOSESPIDER_TIMEOUT counts from the spider's opening, a moment after the run's start)."""
-        if self.deadline is None:
-            return None
-        grace = max(1.0, self.settings.getfloat("DOWNLOAD_TIMEOUT")) + 5
-        watchdog = threading.Timer(max(0.0, self.deadline - time.monotonic()) + grace, self._hard_stop)
-        watchdog.daemon = True
-        watchdog.start()
-        return watchdog
+        finish; a run still going DOWNLOAD_TIMEOUT seconds after its deadline is ended."""
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        if self.deadline is not None:
+            grace = max(1.0, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+            self.watchdog = threading.Timer(max(0.0, self.deadline - time.monotonic()) + grace, self._hard_stop)
+            self.watchdog.daemon = True
+            self.watchdog.start()
 
     def _hard_stop(self) -> None:
         try:
