@@ -123,7 +123,6 @@ class StandIn(demo.FixtureServer):
                 if not self._in_flight:
                     self._all_answered.notify_all()
 
-
     @staticmethod
     def _send(handler, reply: demo.Reply) -> None:
         """A str body goes as UTF-8; with `trickle`, the body a byte at a time."""

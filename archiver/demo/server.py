@@ -140,13 +140,13 @@ class FixtureServer:
                      {"Content-Type": "application/json; charset=utf-8"})
 
     def _page(self, relative: str, content_type: str, accept_encoding: str) -> Reply:
-        reply = self._file(relative, content_type)
-        if not (self.gzip_pages and "gzip" in accept_encoding.lower()) or reply.status != 200:
-            return reply
-        stat = (self.site_dir / relative).stat()
+        path = self.site_dir / relative
+        if not (self.gzip_pages and "gzip" in accept_encoding.lower()) or not path.is_file():
+            return self._file(relative, content_type)
+        stat = path.stat()
         key = (relative, stat.st_mtime_ns, stat.st_size)  # a page rewritten is compressed again
         if key not in self._gzipped:  # two threads may both compress it: to the same bytes
-            self._gzipped[key] = gzip.compress(reply.body, compresslevel=6, mtime=0)
+            self._gzipped[key] = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
         return Reply(200, self._gzipped[key], {"Content-Type": content_type, "Content-Encoding": "gzip",
                                                "Vary": "Accept-Encoding"})
 
