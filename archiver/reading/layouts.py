@@ -25,6 +25,12 @@ def _with_class(tag: str, name: str) -> str:
             f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
 
 
+def _first(page: QQPage, xpath: str, name: str):
+    """The first element `xpath` finds; a page whose source never writes `name` (the class or id the
+    XPath asks for) is not searched: most pages are of another layout."""
+    return page.first(xpath) if name in page.html else None
+
+
 def from_origin_content(page: QQPage):
     """Rain pages: `window.DATA.originContent.text`, images resolved from `originAttribute`."""
     origin = page.data.get("originContent")
@@ -62,12 +68,12 @@ def _origin_image_url(value) -> str:
 
 def from_rich_media(page: QQPage):
     """2025 server pages: `div.rich_media_content`."""
-    return page.first(_with_class("div", "rich_media_content"))
+    return _first(page, _with_class("div", "rich_media_content"), "rich_media_content")
 
 
 def from_content_wrap(page: QQPage):
     """Rain pages as a browser saved them: `.article-content-wrap`, paragraphs `div.qnt-p`."""
-    wrap = page.first(_with_class("*", "article-content-wrap"))
+    wrap = _first(page, _with_class("*", "article-content-wrap"), "article-content-wrap")
     if wrap is None:
         return None
     for paragraph in wrap.xpath("." + _with_class("div", "qnt-p")):
@@ -78,7 +84,7 @@ def from_content_wrap(page: QQPage):
 def from_one_p(page: QQPage):
     """2017-2021 omn pages: the `p.one-p` paragraphs, each with the text that follows it, and
     the videos between them."""
-    paragraphs = page.doc.xpath(_with_class("p", "one-p"))
+    paragraphs = page.doc.xpath(_with_class("p", "one-p")) if "one-p" in page.html else []
     if paragraphs and page_videos(page):
         place_videos(page.doc, page, append_rest=False)
         paragraphs = page.doc.xpath(f"{_with_class('p', 'one-p')} | {_with_class('p', VIDEO_CLASS)}")
@@ -91,7 +97,7 @@ def from_one_p(page: QQPage):
 
 def from_legacy(page: QQPage):
     """Pages from before 2019: `#Cnt-Main-Article-QQ`."""
-    return page.first("//*[@id='Cnt-Main-Article-QQ']")
+    return _first(page, "//*[@id='Cnt-Main-Article-QQ']", "Cnt-Main-Article-QQ")
 
 
 LAYOUTS = (
