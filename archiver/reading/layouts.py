@@ -25,10 +25,10 @@ def _with_class(tag: str, name: str) -> str:
             f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
 
 
-def _first(page: QQPage, xpath: str, name: str):
-    """The first element `xpath` finds; a page whose source never writes `name` (the class or id the
-    XPath asks for) is not searched: most pages are of another layout."""
-    return page.first(xpath) if name in page.html else None
+def _first_with_class(page: QQPage, tag: str, name: str):
+    """The first `tag` whose class list holds `name`; a page whose source never writes `name` is not
+    searched (the XPath walks the whole document, and most pages are of another layout)."""
+    return page.first(_with_class(tag, name)) if name in page.html else None
 
 
 def from_origin_content(page: QQPage):
@@ -68,12 +68,12 @@ def _origin_image_url(value) -> str:
 
 def from_rich_media(page: QQPage):
     """2025 server pages: `div.rich_media_content`."""
-    return _first(page, _with_class("div", "rich_media_content"), "rich_media_content")
+    return _first_with_class(page, "div", "rich_media_content")
 
 
 def from_content_wrap(page: QQPage):
     """Rain pages as a browser saved them: `.article-content-wrap`, paragraphs `div.qnt-p`."""
-    wrap = _first(page, _with_class("*", "article-content-wrap"), "article-content-wrap")
+    wrap = _first_with_class(page, "*", "article-content-wrap")
     if wrap is None:
         return None
     for paragraph in wrap.xpath("." + _with_class("div", "qnt-p")):
@@ -97,7 +97,7 @@ def from_one_p(page: QQPage):
 
 def from_legacy(page: QQPage):
     """Pages from before 2019: `#Cnt-Main-Article-QQ`."""
-    return _first(page, "//*[@id='Cnt-Main-Article-QQ']", "Cnt-Main-Article-QQ")
+    return page.first("//*[@id='Cnt-Main-Article-QQ']") if "Cnt-Main-Article-QQ" in page.html else None
 
 
 LAYOUTS = (
