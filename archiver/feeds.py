@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from archiver.ids import NotAnArticle, OffSite, parse_article_ref, ref_from_id
-from archiver.items import Listing, Skip
+from archiver.items import Listing, Skip, listing_or_skip
 
 
 class FeedError(ValueError):
@@ -44,20 +43,14 @@ def _listing(item, extra_hosts: frozenset[str]) -> Listing | Skip:
     if article_type != "0":
         return Skip("not_article", f"{label}: articletype {article_type} (not an article)")
     link_info = item.get("link_info") if isinstance(item.get("link_info"), dict) else {}
-    link = _text(link_info.get("url") or item.get("url"))
-    try:
-        ref = parse_article_ref(link, extra_hosts) if link else ref_from_id(_text(item.get("id")))
-    except OffSite as error:
-        return Skip("offsite", f"{label}: {error}")
-    except NotAnArticle as error:
-        return Skip("not_article", f"{label}: {error}")
     pictures = item.get("pic_info") if isinstance(item.get("pic_info"), dict) else {}
     big = pictures.get("big_img") if isinstance(pictures.get("big_img"), list) else []
     thumbnail = _text(big[0]) if big else ""
-    if not thumbnail.startswith(("http://", "https://")):
-        thumbnail = ""
-    return Listing(ref=ref, title=_text(item.get("title")), published=_text(item.get("publish_time")),
-                   thumbnail=thumbnail, source="feed")
+    found = listing_or_skip(_text(link_info.get("url") or item.get("url")) or _text(item.get("id")), extra_hosts,
+                            title=_text(item.get("title")), published=_text(item.get("publish_time")),
+                            thumbnail=thumbnail if thumbnail.startswith(("http://", "https://")) else "",
+                            source="feed")
+    return found if isinstance(found, Listing) else Skip(found.reason, f"{label}: {found.detail}")
 
 
 def _text(value) -> str:
