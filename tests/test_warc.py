@@ -9,6 +9,7 @@ import os
 import random
 import re
 import socket
+import zlib
 from contextlib import closing
 from pathlib import Path
 
@@ -123,8 +124,6 @@ def test_a_body_the_server_compressed_is_stored_not_deflated_again(tmp_path, cod
 
 def gzip_members(data: bytes) -> list[bytes]:
     """Each gzip member of a file, decompressed."""
-    import zlib
-
     members = []
     while data:
         member = zlib.decompressobj(zlib.MAX_WBITS | 16)
@@ -279,8 +278,6 @@ def test_an_encoded_page_is_recorded_as_the_server_sent_it(server, tmp_path, cod
 
 
 def test_decode_body_undoes_each_coding_and_refuses_what_it_cannot():
-    import zlib
-
     import brotli
 
     page = "<p>正文</p>".encode() * 500
