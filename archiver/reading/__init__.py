@@ -10,7 +10,6 @@ from archiver.items import Article, Listing
 from archiver.reading.layouts import read_body
 from archiver.reading.metadata import first_image, id_date, normalise_date, read_date, read_ref, read_title
 from archiver.reading.page import ArticleGone, EmptyArticle, PageError, QQPage, decode_html
-from archiver.render import has_content
 
 __all__ = ["ArticleGone", "EmptyArticle", "PageError", "decode_html", "normalise_date", "read_article"]
 
@@ -27,7 +26,7 @@ def read_article(body: bytes | str, url: str, ref: ArticleRef | None = None,
     ref = ref or (listing.ref if listing else None) or read_ref(page, extra_hosts)
     title = read_title(page) or (listing.title if listing else "")
     body_html, layout = read_body(page, ref.canonical_url)
-    if not has_content(body_html):
+    if not body_html:  # read_body gives a body only when it has content
         if _DELETED_TEXT.search(page.doc.text_content()[:5000]):
             raise ArticleGone("the page says the article was deleted")
         raise EmptyArticle("the page has no body text")

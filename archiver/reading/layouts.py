@@ -97,7 +97,8 @@ def from_one_p(page: QQPage):
 
 def from_legacy(page: QQPage):
     """Pages from before 2019: `#Cnt-Main-Article-QQ`."""
-    return page.first("//*[@id='Cnt-Main-Article-QQ']") if "Cnt-Main-Article-QQ" in page.html else None
+    # XPath's id() looks the id up in the table the parser keeps; //*[@id=...] would walk the page.
+    return page.first("id('Cnt-Main-Article-QQ')")
 
 
 LAYOUTS = (
