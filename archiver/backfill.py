@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # A worker writes its heartbeat at most this often (s); --status lists those seen in the last minute.
 HEARTBEAT_SECONDS = 10
 SEEN_RECENTLY = 60
+FORGOTTEN_AFTER = 86400  # a killed worker never takes its heartbeat away: the others drop it a day on
 SHARED_SETTINGS = {
     "SCHEDULER": "archiver.backfill.SharedScheduler",
     "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
@@ -132,8 +133,20 @@ class SharedScheduler(Scheduler):
     def _beat(self) -> None:
         now = time.monotonic()
         if now - self.beaten >= HEARTBEAT_SECONDS:
-            self.server.hset(keys(self.crawler.settings)["workers"], worker_name(), time.time())
+            key, wall = keys(self.crawler.settings)["workers"], time.time()
+            self.server.hset(key, worker_name(), wall)
+            stale = [name for name, beat in self.server.hgetall(key).items() if beat_age(beat, wall) > FORGOTTEN_AFTER]
+            if stale:
+                self.server.hdel(key, *stale)
             self.beaten = now
+
+
+def beat_age(beat: bytes, now: float) -> float:
+    """Seconds since a heartbeat was written; infinite for a value that is not one."""
+    try:
+        return now - float(beat)
+    except ValueError:
+        return float("inf")
 
 
 class SharedUnarchivable(UnarchivablePages):
@@ -180,7 +193,7 @@ def status(settings) -> str:
     """What the backfill's Redis holds; reads only (a worker removes its own heartbeat as it ends)."""
     server, names = connect(settings), keys(settings)
     now = time.time()
-    workers = {name.decode(): now - float(beat) for name, beat in server.hgetall(names["workers"]).items()}
+    workers = {name.decode(errors="replace"): beat_age(beat, now) for name, beat in server.hgetall(names["workers"]).items()}
     recent = sorted(f"{name} ({age:.0f} s ago)" for name, age in workers.items() if age <= SEEN_RECENTLY)
     return "\n".join([f"backfill at {shown_url(settings)}",
                       f"queued requests: {server.zcard(names['queue'])}",

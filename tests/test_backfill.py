@@ -135,6 +135,11 @@ def test_a_killed_worker_then_a_new_pass_archives_everything(site_server, redis_
     assert status.returncode == 0, status.stderr
     assert f"queued requests: {redis_server.client.zcard('qq:requests')}" in status.stdout
     assert "workers seen in the last minute: 1" in status.stdout
+    killed = set(redis_server.client.hkeys("qq:workers"))
+    assert len(killed) == 1  # a killed worker cannot take its heartbeat away
+    # Heartbeats of workers killed over a day ago, and a value that is no heartbeat, go at a worker's beat.
+    redis_server.client.hset("qq:workers", mapping={"gone:1": time.time() - 2 * 86400, "gone:2": "not a time"})
+    assert "workers seen in the last minute: 1" in backfill_command("--status", "-s", f"REDIS_URL={redis_server.url}").stdout
     cleared = backfill_command("--new-pass", "-s", f"REDIS_URL={redis_server.url}")
     assert cleared.returncode == 0 and "new pass" in cleared.stdout, cleared.stderr
     assert redis_server.client.zcard("qq:requests") == 0 and redis_server.client.scard("qq:dupefilter") == 0
@@ -142,6 +147,7 @@ def test_a_killed_worker_then_a_new_pass_archives_everything(site_server, redis_
     site_server.reset_log()
     code, log = finish(start_worker(site_server, archive, redis_server.url, QQ_WORKER_IDLE_SECONDS="0"))
     assert code == 0, log[-3000:]
+    assert set(redis_server.client.hkeys("qq:workers")) == killed  # a day old only tomorrow
     assert_whole_archive(archive)
     assert all(archived_files(archive)[article_id].read_bytes() == data for article_id, data in before.items())
     # The new pass skipped what was archived: only the rest was asked for.
