@@ -26,8 +26,7 @@ def _with_class(tag: str, name: str) -> str:
 
 
 def _first_with_class(page: QQPage, tag: str, name: str):
-    """The first `tag` whose class list holds `name`; a page whose source never writes `name` is not
-    searched (the XPath walks the whole document, and most pages are of another layout)."""
+    """The first `tag` whose class list holds `name`; not searched for where the page's source never writes it."""
     return page.first(_with_class(tag, name)) if name in page.html else None
 
 
@@ -96,8 +95,7 @@ def from_one_p(page: QQPage):
 
 
 def from_legacy(page: QQPage):
-    """Pages from before 2019: `#Cnt-Main-Article-QQ`."""
-    # XPath's id() looks the id up in the table the parser keeps; //*[@id=...] would walk the page.
+    """Pages from before 2019: `#Cnt-Main-Article-QQ`, by XPath's id() (the parser's id table, not a walk of the page)."""
     return page.first("id('Cnt-Main-Article-QQ')")
 
 
