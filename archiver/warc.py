@@ -104,13 +104,16 @@ def _scrapy_headers(headers) -> list[tuple[str, str]]:
             for name, values in headers.items() for value in values]
 
 
+def content_codings(header: str | None) -> list[str]:
+    """The codings a Content-Encoding value lists, the first applied first; `identity` left out."""
+    return [coding for part in (header or "").split(",") if (coding := part.strip().lower()) not in ("", "identity")]
+
+
 def decode_body(body: bytes, content_encoding: str | None, max_size: int = 0) -> bytes:
     """`body` with its Content-Encoding undone (codings listed first were applied first, so they
     are undone last). Raises ValueError for a coding it cannot undo, a damaged body, or one that
     decodes to more than `max_size` bytes (0: no limit)."""
-    for coding in reversed([part.strip().lower() for part in (content_encoding or "").split(",")]):
-        if coding in ("", "identity"):
-            continue
+    for coding in reversed(content_codings(content_encoding)):
         if coding in ("gzip", "x-gzip", "deflate"):
             body = _inflate(body, coding, max_size)
         elif coding == "br":
@@ -190,8 +193,8 @@ class WarcFileWriter:
         if listing is not None:
             records.append(record("metadata", listing_json(listing), {**linked, "WARC-Profile": ARTICLE_PROFILE},
                                   warc_content_type="application/json"))
-        compressed = any(name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
-                         for name, value in exchange.response_headers)
+        compressed = any(content_codings(value) for name, value in exchange.response_headers
+                         if name.lower() == "content-encoding")
         for record in records:
             # Deflating a body the server already compressed saves no space and costs CPU (BENCHMARKS.md).
             self._write(record, level=0 if compressed and record is records[0] else 6)

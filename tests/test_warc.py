@@ -108,7 +108,8 @@ def test_big_bodies_are_one_gzip_member_whatever_their_size(tmp_path, size):
     assert response["body"] == body
 
 
-@pytest.mark.parametrize("coding, stored", [("gzip", True), ("identity", False), (None, False)])
+@pytest.mark.parametrize("coding, stored", [("gzip", True), ("gzip, br", True), ("identity", False),
+                                            (" Identity , ", False), (None, False)])
 def test_a_body_the_server_compressed_is_stored_not_deflated_again(tmp_path, coding, stored):
     body = b"<p>" + b"a" * 200_000 + b"</p>"  # as a server labelled it: the writer trusts Content-Encoding
     sent = exchange("https://news.qq.com/rain/a/20250212A03JWP00", body)
