@@ -80,8 +80,8 @@ class _Run:
         self.out, self.err = sys.stdout, sys.stderr
         self.started = dt.datetime.now().astimezone()
         self.clock = time.monotonic()
-        time_limit = settings.getfloat("RUN_TIME_LIMIT")
-        self.deadline = self.clock + time_limit if time_limit > 0 else None
+        self.time_limit = settings.getfloat("RUN_TIME_LIMIT")
+        self.deadline = self.clock + self.time_limit if self.time_limit > 0 else None
         self.crawler = None
         self.watchdog: threading.Timer | None = None
         self.signum: int | None = None
@@ -93,7 +93,7 @@ class _Run:
         self.errors = _ErrorCollector()
         self.file_log = _install_file_log(settings, self.state_dir)
         logging.root.addHandler(self.errors)
-        settings.set("CLOSESPIDER_TIMEOUT", max(0.0, settings.getfloat("RUN_TIME_LIMIT")), priority="cmdline")
+        settings.set("CLOSESPIDER_TIMEOUT", max(0.0, self.time_limit), priority="cmdline")
         settings.set("CLOSESPIDER_ITEMCOUNT", max(0, settings.getint("RUN_ITEM_LIMIT")), priority="cmdline")
         logger.info("run started (pid %d), spider arguments %s", os.getpid(), spider_args or "{}")
         self._arm_watchdog()
@@ -154,7 +154,7 @@ class _Run:
                     scrapys(received, frame)
             signal.signal(signum, handler)
         if self.deadline is not None:
-            self.deadline = time.monotonic() + self.settings.getfloat("RUN_TIME_LIMIT")
+            self.deadline = time.monotonic() + self.time_limit
             self._arm_watchdog()
 
     def _arm_watchdog(self) -> None:
@@ -173,9 +173,8 @@ class _Run:
             stats = self.crawler.stats if self.crawler is not None else None
         except RuntimeError:  # the crawl had not started
             stats = None
-        limit = self.settings.getfloat("RUN_TIME_LIMIT")
         elapsed = time.monotonic() - self.clock
-        problems = [f"the run was still going {elapsed:.0f} s after its {limit:g} s time limit"]
+        problems = [f"the run was still going {elapsed:.0f} s after its {self.time_limit:g} s time limit"]
         if stats is not None and failure_reason(stats):
             problems.append(failure_reason(stats))
         status = self.finish(run_counts(stats) if stats is not None else None, None, "killed_after_time_limit",
