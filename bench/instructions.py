@@ -15,7 +15,6 @@ traffic or system calls. Needs valgrind (Debian: `apt install valgrind`); each c
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ sys.path.insert(0, str(BENCH))
 
 from archiver.demo.server import FixtureServer  # noqa: E402
 from generate import generate_site  # noqa: E402
-from run import crawl_argv  # noqa: E402
+from run import archived_count, code_env, crawl_argv  # noqa: E402
 
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 
@@ -40,10 +39,8 @@ def start_crawl(server: FixtureServer, work: Path, code: Path, name: str) -> tup
     archive, state, log = work / f"archive-{name}", work / f"state-{name}", work / f"{name}.log"
     argv = ["valgrind", "--tool=callgrind", "--cache-sim=no", "--branch-sim=no",
             f"--callgrind-out-file={work / name}.callgrind", *crawl_argv(server, archive, state)]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SCRAPY_")}
-    env["PYTHONPATH"] = str(code)
     with log.open("wb") as out:
-        return subprocess.Popen(argv, cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT,
+        return subprocess.Popen(argv, cwd=code, env=code_env(code), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL), log
 
 
@@ -65,7 +62,7 @@ def main() -> int:
         counts = {}
         for name, (_, log) in started.items():
             found = _COLLECTED.search(log.read_bytes()) if status[name] == 0 else None
-            archived = len(list((work / f"archive-{name}" / "zh-CN" / "news" / "qq").glob("*.md")))
+            archived = archived_count(work / f"archive-{name}")
             if found is None or archived != args.articles:
                 sys.exit(f"bench: the crawl of {codes[name]} archived {archived} of {args.articles}; its log ends:\n"
                          + log.read_text(errors="replace")[-2000:])
